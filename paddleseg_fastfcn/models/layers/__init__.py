@@ -1,0 +1,2 @@
+from .conv_bn import ConvBNReLU
+from .resize import interpolation_matrix, resize_align_corners
