@@ -12,6 +12,7 @@ import re
 
 import yaml
 from paddleseg.cvlibs import Config, SegBuilder
+from paddleseg.cvlibs.config import parse_from_yaml
 
 import paddleseg_fastfcn  # noqa: F401  (registers components)
 
@@ -31,15 +32,22 @@ class ConfigError(ValueError):
 
 def _base_chain(path):
     """The YAML files a config reads, itself first, then its ``_base_`` files."""
-    chain, todo = [], [os.path.abspath(path)]
+    chain, todo = [], [(os.path.abspath(path), None)]
     while todo:
-        p = todo.pop(0)
+        p, child = todo.pop(0)
+        if not os.path.isfile(p):
+            raise ConfigError('{}: _base_ file not found: {}'.format(child, p))
         chain.append(p)
-        with open(p, 'r', encoding='utf-8') as f:
-            dic = yaml.safe_load(f) or {}
+        try:
+            with open(p, 'r', encoding='utf-8') as f:
+                dic = yaml.safe_load(f) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError('YAML syntax error in {}: {}'.format(p, e)) from e
+        if not isinstance(dic, dict):
+            raise ConfigError('{}: a config must be a YAML mapping'.format(p))
         bases = dic.get('_base_', [])
         bases = [bases] if isinstance(bases, str) else bases
-        todo.extend(os.path.join(os.path.dirname(p), b) for b in bases)
+        todo.extend((os.path.join(os.path.dirname(p), b), p) for b in bases)
     return chain
 
 
@@ -70,23 +78,19 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
     """
     if not os.path.isfile(path):
         raise ConfigError('config file not found: {}'.format(path))
-    try:
-        for p in _base_chain(path):
-            if not os.path.isfile(p):
-                raise ConfigError('{}: _base_ file not found: {}'.format(path, p))
-    except yaml.YAMLError as e:
-        raise ConfigError('YAML syntax error in {}: {}'.format(path, e)) from e
-    try:
-        cfg = Config(path, learning_rate=learning_rate, batch_size=batch_size,
-                     iters=iters, opts=opts)
-    except AssertionError as e:
-        raise ConfigError('{}: {}'.format(path, e)) from e
-    unknown = sorted(set(cfg.dic) - KNOWN_TOP_LEVEL_KEYS)
+    _base_chain(path)  # missing bases and YAML errors, named by file
+    # Unknown keys first: a typo such as `optimiser:` would otherwise surface as
+    # PaddleSeg's less helpful "No optimizer specified".
+    unknown = sorted(set(parse_from_yaml(path)) - KNOWN_TOP_LEVEL_KEYS)
     if unknown:
         where = ', '.join('{} (at {})'.format(k, locate_key(path, k)) for k in unknown)
         raise ConfigError('unknown top-level config key(s): {}; known keys are {}'.format(
             where, ', '.join(sorted(KNOWN_TOP_LEVEL_KEYS))))
-    return cfg
+    try:
+        return Config(path, learning_rate=learning_rate, batch_size=batch_size,
+                      iters=iters, opts=opts)
+    except (AssertionError, RuntimeError, ValueError) as e:
+        raise ConfigError('{}: {}'.format(path, e)) from e
 
 
 def build_model(cfg):

@@ -1,2 +1,3 @@
 from .conv_bn import ConvBNReLU
 from .resize import interpolation_matrix, resize_align_corners
+from .encoding import EncodingLayer

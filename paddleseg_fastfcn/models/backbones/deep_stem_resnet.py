@@ -1,0 +1,120 @@
+"""Deep-stem ResNet-50/101 ("v1s"), the backbone of the official FastFCN."""
+import math
+
+import paddle.nn as nn
+from paddleseg.cvlibs import manager
+
+from paddleseg_fastfcn.models.backbones.bottleneck import Bottleneck
+from paddleseg_fastfcn.utils.pretrained import load_pretrained
+
+BLOCKS_PER_STAGE = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
+
+# (stride, dilation) of layer3 and layer4 for each output stride. A dilated
+# stage starts with one block at half its dilation (official `_make_layer`),
+# so the dilation grows 1 -> 2 -> 4 without a jump from 1 to 4.
+STAGE_SETTINGS = {
+    32: ((2, 1), (2, 1)),
+    16: ((2, 1), (1, 2)),
+    8: ((1, 2), (1, 4)),
+}
+
+
+class DeepStemResNet(nn.Layer):
+    """ResNet with the three-conv 64-64-128 stem, as in the official FastFCN.
+
+    Stem: conv3x3(in->64, s2)-BN-ReLU, conv3x3(64->64)-BN-ReLU,
+    conv3x3(64->128), then ``bn1``-ReLU and maxpool 3x3/2. Stages ``layer1..4``
+    of :class:`Bottleneck` blocks; stride sits on the 3x3 conv and the shortcut
+    projection is conv1x1(stride)+BN (no average pooling, unlike ``ResNet*_vd``).
+    Sub-layer names mirror the official module (``conv1.{0,1,3,4,6}``, ``bn1``,
+    ``layer1..4``), without the ImageNet ``fc``.
+
+    Args:
+        depth (int): 50 or 101.
+        output_stride (int): 32 (plain, used with JPU), 16 or 8 (dilated
+            baseline: layer3 dilation 2, layer4 dilation 4).
+        in_channels (int): image channels.
+        pretrained (str | None): local path or URL of a Paddle state dict with
+            this layer's parameter names.
+
+    Shapes:
+        x: [N, in_channels, H, W] -> [c1, c2, c3, c4] with
+        ``feat_channels = [256, 512, 1024, 2048]`` channels at strides
+        4/8/16/32 (output_stride 8: 4/8/8/8).
+    """
+
+    def __init__(self, depth=50, output_stride=32, in_channels=3, pretrained=None):
+        super().__init__()
+        if depth not in BLOCKS_PER_STAGE:
+            raise ValueError('DeepStemResNet: depth must be one of {}, got {}'.format(
+                sorted(BLOCKS_PER_STAGE), depth))
+        if output_stride not in STAGE_SETTINGS:
+            raise ValueError('DeepStemResNet: output_stride must be one of {}, got {}'.format(
+                sorted(STAGE_SETTINGS), output_stride))
+        self.depth = depth
+        self.output_stride = output_stride
+        self.conv1 = nn.Sequential(
+            nn.Conv2D(in_channels, 64, 3, stride=2, padding=1, bias_attr=False),
+            nn.BatchNorm2D(64),
+            nn.ReLU(),
+            nn.Conv2D(64, 64, 3, padding=1, bias_attr=False),
+            nn.BatchNorm2D(64),
+            nn.ReLU(),
+            nn.Conv2D(64, 128, 3, padding=1, bias_attr=False),
+        )
+        self.bn1 = nn.BatchNorm2D(128)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2D(kernel_size=3, stride=2, padding=1)
+
+        blocks = BLOCKS_PER_STAGE[depth]
+        (stride3, dilation3), (stride4, dilation4) = STAGE_SETTINGS[output_stride]
+        self._in_channels = 128
+        self.layer1 = self._make_stage(64, blocks[0], stride=1, dilation=1)
+        self.layer2 = self._make_stage(128, blocks[1], stride=2, dilation=1)
+        self.layer3 = self._make_stage(256, blocks[2], stride=stride3, dilation=dilation3)
+        self.layer4 = self._make_stage(512, blocks[3], stride=stride4, dilation=dilation4)
+        self.feat_channels = [256, 512, 1024, 2048]
+        self._init_weights()
+        if pretrained:
+            load_pretrained(self, pretrained)
+
+    def _make_stage(self, planes, num_blocks, stride, dilation):
+        out_channels = planes * Bottleneck.expansion
+        downsample = None
+        if stride != 1 or self._in_channels != out_channels:
+            downsample = nn.Sequential(
+                nn.Conv2D(self._in_channels, out_channels, 1, stride=stride, bias_attr=False),
+                nn.BatchNorm2D(out_channels))
+        first_dilation = max(1, dilation // 2)
+        layers = [Bottleneck(self._in_channels, planes, stride, first_dilation, downsample)]
+        self._in_channels = out_channels
+        layers += [Bottleneck(out_channels, planes, 1, dilation) for _ in range(1, num_blocks)]
+        return nn.Sequential(*layers)
+
+    def _init_weights(self):
+        # The official init: conv weights ~ N(0, sqrt(2 / (k * k * out_channels)))
+        # (He init, fan-out); BN scale 1 and shift 0 are Paddle's defaults.
+        for layer in self.sublayers():
+            if isinstance(layer, nn.Conv2D):
+                fan_out = layer.weight.shape[0] * layer.weight.shape[2] * layer.weight.shape[3]
+                nn.initializer.Normal(0.0, math.sqrt(2.0 / fan_out))(layer.weight)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        c1 = self.layer1(x)
+        c2 = self.layer2(c1)
+        c3 = self.layer3(c2)
+        c4 = self.layer4(c3)
+        return [c1, c2, c3, c4]
+
+
+@manager.BACKBONES.add_component
+def DeepStemResNet50(**kwargs):
+    """Deep-stem ResNet-50; keyword arguments as :class:`DeepStemResNet`."""
+    return DeepStemResNet(depth=50, **kwargs)
+
+
+@manager.BACKBONES.add_component
+def DeepStemResNet101(**kwargs):
+    """Deep-stem ResNet-101; keyword arguments as :class:`DeepStemResNet`."""
+    return DeepStemResNet(depth=101, **kwargs)

@@ -1,0 +1,60 @@
+"""resize_align_corners must equal Paddle's bilinear align_corners=True resize
+(values and gradients) and survive static conversion with dynamic shapes."""
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+import pytest
+
+from paddleseg_fastfcn.models.layers import interpolation_matrix, resize_align_corners
+
+
+@pytest.mark.parametrize('in_hw,out_hw', [((8, 8), (64, 64)), ((7, 5), (33, 20)),
+                                          ((1, 1), (9, 9)), ((16, 16), (4, 3)),
+                                          ((5, 6), (1, 1)), ((6, 4), (6, 4))])
+def test_matches_bilinear_align_corners(in_hw, out_hw):
+    paddle.seed(0)
+    x = paddle.randn([2, 3, *in_hw])
+    ours = resize_align_corners(x, out_hw)
+    ref = F.interpolate(x, size=out_hw, mode='bilinear', align_corners=True)
+    assert ours.shape == [2, 3, *out_hw]
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), atol=1e-5)
+
+
+def test_gradient_matches_bilinear():
+    x1 = paddle.randn([1, 2, 5, 7])
+    x1.stop_gradient = False
+    x2 = paddle.to_tensor(x1.numpy(), stop_gradient=False)
+    w = paddle.randn([1, 2, 11, 13])
+    (resize_align_corners(x1, (11, 13)) * w).sum().backward()
+    (F.interpolate(x2, size=(11, 13), mode='bilinear', align_corners=True) * w).sum().backward()
+    np.testing.assert_allclose(x1.grad.numpy(), x2.grad.numpy(), atol=1e-5)
+
+
+def test_interpolation_matrix_rows_are_convex_weights():
+    m = interpolation_matrix(9, 4).numpy()
+    assert m.shape == (9, 4)
+    np.testing.assert_allclose(m.sum(axis=1), 1.0, atol=1e-6)
+    assert (m >= 0).all()
+    # align_corners=True: the first and last outputs copy the corner samples.
+    np.testing.assert_array_equal(m[0], [1, 0, 0, 0])
+    np.testing.assert_array_equal(m[-1], [0, 0, 0, 1])
+
+
+def test_to_static_with_dynamic_shapes():
+    class ResizeToInput(paddle.nn.Layer):
+        def __init__(self):
+            super().__init__()
+            self.conv = paddle.nn.Conv2D(3, 4, 3, stride=4, padding=1)
+
+        def forward(self, x):
+            return resize_align_corners(self.conv(x), paddle.shape(x)[2:])
+
+    model = ResizeToInput()
+    model.eval()
+    static = paddle.jit.to_static(
+        model, input_spec=[paddle.static.InputSpec([None, 3, None, None], 'float32')],
+        full_graph=True)
+    for shape in [(1, 3, 32, 32), (2, 3, 40, 24)]:
+        x = paddle.randn(shape)
+        np.testing.assert_allclose(static(x).numpy(), model(x).numpy(), atol=1e-5)
+        assert static(x).shape == [shape[0], 4, shape[2], shape[3]]

@@ -1,0 +1,38 @@
+"""Write the synthetic mini dataset (ADE20K layout) used by the quickstart and the learning test.
+
+Usage:
+    python tools/make_mini_dataset.py --out data/mini_ade20k [--num_train 160 --num_val 40 --size 64 --seed 0]
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from paddleseg_fastfcn.datasets.synthetic import CLASS_NAMES, write_dataset  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--out', required=True, help='output directory (the dataset_root of MiniADE20K)')
+    parser.add_argument('--num_train', type=int, default=160, help='training images')
+    parser.add_argument('--num_val', type=int, default=40, help='validation images')
+    parser.add_argument('--size', type=int, default=64, help='image side in pixels')
+    parser.add_argument('--seed', type=int, default=0, help='same seed -> identical files')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        counts = write_dataset(args.out, num_train=args.num_train, num_val=args.num_val,
+                               size=args.size, seed=args.seed)
+    except ValueError as e:
+        sys.exit('make_mini_dataset: {}'.format(e))
+    print('wrote {} training and {} validation images ({}x{}, classes: {}) to {}'.format(
+        counts['training'], counts['validation'], args.size, args.size,
+        ', '.join(CLASS_NAMES), os.path.abspath(args.out)))
+
+
+if __name__ == '__main__':
+    main()
