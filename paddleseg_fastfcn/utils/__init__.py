@@ -1,0 +1,1 @@
+from .pretrained import LoadReport, PretrainedError, download, load_pretrained

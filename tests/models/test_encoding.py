@@ -76,6 +76,19 @@ def test_float64_values_and_gradients_match_naive_formula(scale_sign):
         np.testing.assert_allclose(a.numpy(), r.numpy(), rtol=0, atol=1e-10, err_msg=name)
 
 
+def _run(layer, x_np, upstream, dtype):
+    x = paddle.to_tensor(x_np.astype(dtype), stop_gradient=False)
+    if layer is None:  # float64 ground truth with the naive formula
+        params = [x] + [paddle.to_tensor(p.astype(dtype), stop_gradient=False)
+                        for p in upstream[1:]]
+        out = naive_encoding(*params)
+    else:
+        params = [x, layer.codewords, layer.scale]
+        out = layer(x)
+    grads = paddle.grad((out * paddle.to_tensor(upstream[0].astype(dtype))).sum(), params)
+    return [t.numpy().astype('float64') for t in [out] + list(grads)]
+
+
 def test_float32_matches_paddleseg_encoding_values_and_gradients():
     b, d, k, h, w = 2, 32, 8, 8, 8
     ours = make_layer(d, k)
@@ -85,20 +98,23 @@ def test_float32_matches_paddleseg_encoding_values_and_gradients():
     rng = np.random.default_rng(2)
     # post-ReLU features, as the EncModule feeds the layer
     x_np = np.maximum(rng.normal(size=(b, d, h, w)), 0).astype('float32') * 0.5
-    upstream = paddle.to_tensor(rng.normal(size=(b, k, d)).astype('float32'))
+    upstream = [rng.normal(size=(b, k, d)), ours.codewords.numpy(), ours.scale.numpy()]
 
-    grads = []
-    outs = []
-    for layer in (ours, theirs):
-        x = paddle.to_tensor(x_np, stop_gradient=False)
-        out = layer(x)
-        outs.append(out.numpy())
-        grads.append(paddle.grad((out * upstream).sum(), [x, layer.codewords, layer.scale]))
-    assert np.abs(outs[1]).max() > 1.0
-    assert np.abs(outs[0] - outs[1]).max() <= 1e-5
-    for name, a, r in zip(['x', 'codewords', 'scale'], grads[0], grads[1]):
-        assert np.abs(r.numpy()).max() > 1e-3, name
-        assert np.abs(a.numpy() - r.numpy()).max() <= 1e-5, name
+    mine = _run(ours, x_np, upstream, 'float32')
+    ref = _run(theirs, x_np, upstream, 'float32')
+    truth = _run(None, x_np, upstream, 'float64')
+    names = ['output', 'grad x', 'grad codewords', 'grad scale']
+    assert np.abs(ref[0]).max() > 1.0
+    assert np.abs(mine[0] - ref[0]).max() <= 1e-5
+    for name, a, r, t in zip(names, mine, ref, truth):
+        assert np.abs(r).max() > 1e-3, name
+        # Codeword / scale gradients sum over B*N positions and reach ~1e2, where
+        # float32's own spacing exceeds 1e-5: compare relative to their magnitude,
+        # and require our error against the float64 truth to be no worse than
+        # PaddleSeg's (up to a factor for summation order).
+        scale = max(1.0, np.abs(t).max())
+        assert np.abs(a - r).max() <= 1e-5 * scale, name
+        assert np.abs(a - t).max() <= 2 * np.abs(r - t).max() + 1e-6 * scale, name
 
 
 def test_clamp_keeps_distance_exact_at_a_codeword():
@@ -108,7 +124,7 @@ def test_clamp_keeps_distance_exact_at_a_codeword():
     layer = make_layer(d, k)
     layer.scale.set_value(np.full([k], -50.0, 'float32'))
     cw = layer.codewords.numpy()
-    x = paddle.to_tensor(np.tile(cw[1][None, :, None, None], [1, 1, 2, 2]) * 1000.0 / 1000.0)
+    x = paddle.to_tensor(np.tile(cw[1][None, :, None, None], [1, 1, 2, 2]))
     ours = layer(x)
     ref = naive_encoding(x, layer.codewords, layer.scale)
     assert np.isfinite(ours.numpy()).all()

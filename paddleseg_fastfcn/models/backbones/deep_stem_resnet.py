@@ -1,10 +1,8 @@
 """Deep-stem ResNet-50/101 ("v1s"), the backbone of the official FastFCN."""
-import math
-
 import paddle.nn as nn
 from paddleseg.cvlibs import manager
 
-from paddleseg_fastfcn.models.backbones.bottleneck import Bottleneck
+from paddleseg_fastfcn.models.backbones.bottleneck import Bottleneck, he_conv
 from paddleseg_fastfcn.utils.pretrained import load_pretrained
 
 BLOCKS_PER_STAGE = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
@@ -27,7 +25,8 @@ class DeepStemResNet(nn.Layer):
     of :class:`Bottleneck` blocks; stride sits on the 3x3 conv and the shortcut
     projection is conv1x1(stride)+BN (no average pooling, unlike ``ResNet*_vd``).
     Sub-layer names mirror the official module (``conv1.{0,1,3,4,6}``, ``bn1``,
-    ``layer1..4``), without the ImageNet ``fc``.
+    ``layer1..4``), without the ImageNet ``fc``. Init as the official: conv
+    weights He-normal over the fan-out, BN scale 1 and shift 0.
 
     Args:
         depth (int): 50 or 101.
@@ -54,13 +53,13 @@ class DeepStemResNet(nn.Layer):
         self.depth = depth
         self.output_stride = output_stride
         self.conv1 = nn.Sequential(
-            nn.Conv2D(in_channels, 64, 3, stride=2, padding=1, bias_attr=False),
+            he_conv(in_channels, 64, 3, stride=2, padding=1),
             nn.BatchNorm2D(64),
             nn.ReLU(),
-            nn.Conv2D(64, 64, 3, padding=1, bias_attr=False),
+            he_conv(64, 64, 3, padding=1),
             nn.BatchNorm2D(64),
             nn.ReLU(),
-            nn.Conv2D(64, 128, 3, padding=1, bias_attr=False),
+            he_conv(64, 128, 3, padding=1),
         )
         self.bn1 = nn.BatchNorm2D(128)
         self.relu = nn.ReLU()
@@ -74,7 +73,6 @@ class DeepStemResNet(nn.Layer):
         self.layer3 = self._make_stage(256, blocks[2], stride=stride3, dilation=dilation3)
         self.layer4 = self._make_stage(512, blocks[3], stride=stride4, dilation=dilation4)
         self.feat_channels = [256, 512, 1024, 2048]
-        self._init_weights()
         if pretrained:
             load_pretrained(self, pretrained)
 
@@ -83,21 +81,13 @@ class DeepStemResNet(nn.Layer):
         downsample = None
         if stride != 1 or self._in_channels != out_channels:
             downsample = nn.Sequential(
-                nn.Conv2D(self._in_channels, out_channels, 1, stride=stride, bias_attr=False),
+                he_conv(self._in_channels, out_channels, 1, stride=stride),
                 nn.BatchNorm2D(out_channels))
         first_dilation = max(1, dilation // 2)
         layers = [Bottleneck(self._in_channels, planes, stride, first_dilation, downsample)]
         self._in_channels = out_channels
         layers += [Bottleneck(out_channels, planes, 1, dilation) for _ in range(1, num_blocks)]
         return nn.Sequential(*layers)
-
-    def _init_weights(self):
-        # The official init: conv weights ~ N(0, sqrt(2 / (k * k * out_channels)))
-        # (He init, fan-out); BN scale 1 and shift 0 are Paddle's defaults.
-        for layer in self.sublayers():
-            if isinstance(layer, nn.Conv2D):
-                fan_out = layer.weight.shape[0] * layer.weight.shape[2] * layer.weight.shape[3]
-                nn.initializer.Normal(0.0, math.sqrt(2.0 / fan_out))(layer.weight)
 
     def forward(self, x):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))

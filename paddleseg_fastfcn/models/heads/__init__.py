@@ -1,0 +1,9 @@
+"""Segmentation heads, registered in ``manager.MODELS``.
+
+Every head takes the list of backbone / neck features, uses ``feats[in_index]``
+and returns a list whose first item is the logits at that feature's resolution.
+"""
+from .enc_head import EncHead, EncModule
+from .psp_head import PSPHead, PyramidPooling
+from .aspp_head import ASPPHead, ASPPModule, ASPPPooling
+from .fcn_head import FCNAuxHead

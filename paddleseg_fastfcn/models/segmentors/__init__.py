@@ -1,0 +1,2 @@
+"""Segmentors, registered in ``manager.MODELS``."""
+from .fastfcn_segmentor import FastFCNSegmentor

@@ -1,0 +1,110 @@
+"""What the benchmark measures: the case list (pure data; the parent imports no Paddle).
+
+A case is one row of the table, run in its own child process by ``worker``.
+Kinds: ``gemm`` (machine yardstick), ``eval`` (dygraph inference latency),
+``export`` (writes the static model once for the deploy rows), ``deploy``
+(Paddle Inference / ONNX Runtime on that export), ``train`` (one optimizer step)
+and ``encoding`` (the Encoding layer alone, forward + backward).
+"""
+import collections
+
+Case = collections.namedtuple('Case', ['name', 'kind', 'label', 'params'])
+
+# This project's models: found under configs/ by file-name pattern, ADE20K first,
+# so the benchmark keeps working if a config is renamed within the convention
+# ``<head>_<jpu|os8>_<r50|r101>_<dataset>_<crop>_<iters>.yml``.
+OWN_MODELS = collections.OrderedDict([
+    ('enc_jpu_r50', ('EncNet+JPU R50', r'^enc(net)?_jpu_r50_')),
+    ('enc_os8_r50', ('EncNet OS8 R50', r'^enc(net)?_os8_r50_')),
+    ('psp_jpu_r50', ('PSP+JPU R50', r'^psp(net)?_jpu_r50_')),
+    ('psp_os8_r50', ('PSP OS8 R50', r'^psp(net)?_os8_r50_')),
+    ('deeplabv3_jpu_r50', ('DeepLabV3+JPU R50', r'^(deeplabv3|aspp)_jpu_r50_')),
+    ('deeplabv3_os8_r50', ('DeepLabV3 OS8 R50', r'^(deeplabv3|aspp)_os8_r50_')),
+    ('enc_jpu_r101', ('EncNet+JPU R101', r'^enc(net)?_jpu_r101_')),
+    ('enc_os8_r101', ('EncNet OS8 R101', r'^enc(net)?_os8_r101_')),
+])
+
+# PaddleSeg 2.8's models exactly as its shipped configs build them (PaddleSeg
+# repository, commit d7975e7c: configs/fastfcn/fastfcn_resnet50_os8_ade20k_480x480_120k.yml,
+# configs/encnet/encnet_resnet101_os8_cityscapes_1024x512_80k.yml,
+# configs/fastscnn/fastscnn_cityscapes_1024x1024_160k.yml). Only `pretrained`
+# is dropped (no download; weights do not change the speed) and num_classes is
+# the benchmark's.
+PADDLESEG_MODELS = collections.OrderedDict([
+    ('paddleseg_fastfcn', ('PaddleSeg 2.8 FastFCN (R50_vd OS8+JPU+lateral)', {
+        'type': 'FastFCN',
+        'backbone': {'type': 'ResNet50_vd', 'output_stride': 8},
+        'num_codes': 32, 'mid_channels': 512, 'use_jpu': True, 'aux_loss': True,
+        'use_se_loss': True, 'add_lateral': True})),
+    ('paddleseg_encnet', ('PaddleSeg 2.8 ENCNet (R101_vd OS8+lateral)', {
+        'type': 'ENCNet',
+        'backbone': {'type': 'ResNet101_vd', 'output_stride': 8},
+        'num_codes': 32, 'mid_channels': 512, 'backbone_indices': [1, 2, 3],
+        'use_se_loss': True, 'add_lateral': True})),
+    ('paddleseg_fastscnn', ('PaddleSeg 2.8 FastSCNN', {
+        'type': 'FastSCNN', 'enable_auxiliary_loss': True})),
+])
+
+DEPLOY_MODEL = 'enc_jpu_r50'
+TRAIN_MODELS = ('enc_jpu_r50', 'paddleseg_fastfcn')
+ENCODING_IMPLS = collections.OrderedDict([
+    ('ours', 'paddleseg_fastfcn EncodingLayer (matrix products)'),
+    ('paddleseg', 'PaddleSeg 2.8 Encoding (B x N x K x D tensor)'),
+])
+
+
+def model_label(key):
+    """Table label of a model key of OWN_MODELS or PADDLESEG_MODELS."""
+    if key in OWN_MODELS:
+        return OWN_MODELS[key][0]
+    return PADDLESEG_MODELS[key][0]
+
+
+# Run order: the rows the targets need first, so an interrupted run still has them.
+PRIMARY_MODELS = ('enc_jpu_r50', 'enc_os8_r50', 'enc_jpu_r101', 'enc_os8_r101', 'paddleseg_fastfcn')
+SECONDARY_MODELS = ('psp_jpu_r50', 'psp_os8_r50', 'deeplabv3_jpu_r50', 'deeplabv3_os8_r50',
+                    'paddleseg_encnet', 'paddleseg_fastscnn')
+
+
+def _eval_case(key):
+    return Case(key, 'eval', model_label(key), {'model': key})
+
+
+def all_cases():
+    """Every case in run order."""
+    cases = [Case('gemm', 'gemm', 'numpy fp32 GEMM (BLAS)', {})]
+    cases += [_eval_case(key) for key in PRIMARY_MODELS]
+    for impl, label in ENCODING_IMPLS.items():
+        cases.append(Case('encoding_' + impl, 'encoding', 'Encoding: ' + label, {'impl': impl}))
+    cases.append(Case('export', 'export', 'export ' + model_label(DEPLOY_MODEL), {'model': DEPLOY_MODEL}))
+    for name, label, params in (
+            ('deploy_paddle_inference', 'Paddle Inference, oneDNN off', {'backend': 'paddle_inference', 'onednn': False}),
+            ('deploy_paddle_inference_onednn', 'Paddle Inference, oneDNN on', {'backend': 'paddle_inference', 'onednn': True}),
+            ('deploy_onnxruntime', 'ONNX Runtime (CPU EP)', {'backend': 'onnxruntime'})):
+        cases.append(Case(name, 'deploy', '{}: {}'.format(model_label(DEPLOY_MODEL), label),
+                          dict(params, model=DEPLOY_MODEL)))
+    for key in TRAIN_MODELS:
+        cases.append(Case('train_' + key, 'train', 'train step: ' + model_label(key), {'model': key}))
+    cases += [_eval_case(key) for key in SECONDARY_MODELS]
+    return cases
+
+
+def select_cases(names=None):
+    """The cases named in ``names`` (all if None), in run order.
+
+    ``deploy_*`` cases need the ``export`` case, which is added when missing.
+
+    Raises:
+        ValueError: an unknown case name (the message lists the known ones).
+    """
+    cases = all_cases()
+    if not names:
+        return cases
+    known = [c.name for c in cases]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError('unknown case(s) {}; known cases: {}'.format(', '.join(unknown), ', '.join(known)))
+    wanted = set(names)
+    if any(n.startswith('deploy_') for n in wanted):
+        wanted.add('export')
+    return [c for c in cases if c.name in wanted]

@@ -1,0 +1,61 @@
+"""Parameters and multiply-adds (MACs) of a model, counted with forward hooks.
+
+Only convolutions and fully connected layers are counted (the convention of the
+FastFCN paper's FLOP estimates): they are nearly all of the arithmetic, and
+what remains (BN, activations, pooling, resizes, the Encoding layer's matrix
+products) is memory-bound work that a FLOP count would misrepresent.
+"""
+import numpy as np
+import paddle.nn as nn
+
+
+def conv_macs(layer, output):
+    """MACs of one Conv2D call: each output element is a (C_in/groups)*kh*kw dot product."""
+    kh, kw = layer.weight.shape[2], layer.weight.shape[3]
+    per_output = layer.weight.shape[1] * kh * kw  # weight: [C_out, C_in/groups, kh, kw]
+    return int(np.prod(output.shape)) * per_output
+
+
+def linear_macs(layer, output):
+    """MACs of one Linear call (weight: [in_features, out_features])."""
+    return int(np.prod(output.shape)) * layer.weight.shape[0]
+
+
+class MacCounter:
+    """Counts conv + linear MACs of the forward passes run while it is attached.
+
+    Usage::
+
+        with MacCounter(model) as counter:
+            model(x)
+        counter.macs  # int
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.macs = 0
+        self._handles = []
+
+    def _hook(self, count):
+        def hook(layer, inputs, output):
+            self.macs += count(layer, output)
+        return hook
+
+    def __enter__(self):
+        for layer in self.model.sublayers(include_self=True):
+            if isinstance(layer, nn.Conv2D):
+                self._handles.append(layer.register_forward_post_hook(self._hook(conv_macs)))
+            elif isinstance(layer, nn.Linear):
+                self._handles.append(layer.register_forward_post_hook(self._hook(linear_macs)))
+        return self
+
+    def __exit__(self, *exc):
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        return False
+
+
+def count_parameters(model):
+    """Number of parameters (trainable or not, BN affine included; BN running stats excluded)."""
+    return int(sum(int(np.prod(p.shape)) for p in model.parameters()))

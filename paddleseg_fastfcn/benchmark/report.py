@@ -1,0 +1,84 @@
+"""The benchmark's output: a markdown report and the JSON document."""
+import json
+
+from .targets import achieved_gflops
+
+STATUS = {True: 'met', False: 'MISSED', None: '-'}
+
+
+def _fmt(value, spec='{:.2f}'):
+    return '-' if value is None else spec.format(value)
+
+
+def _time(result):
+    if result.get('status') != 'ok' or result.get('median_s') is None:
+        return '-'
+    return '{:.3f} s'.format(result['median_s'])
+
+
+def _case_row(case, result, gemm_gflops):
+    ok = result.get('status') == 'ok'
+    gflops = achieved_gflops(result) if ok else None
+    if case['kind'] == 'gemm' and ok:
+        gflops = result['gflops']
+    fraction = None if (gflops is None or not gemm_gflops) else 100.0 * gflops / gemm_gflops
+    notes = []
+    if not ok:
+        error = ' '.join(result.get('error', 'no result').split())
+        notes.append('ERROR ' + (error if len(error) <= 240 else error[:237] + '...'))
+    if result.get('max_abs_diff') is not None:
+        notes.append('max |diff| vs dygraph {:.2g}'.format(result['max_abs_diff']))
+    if case['kind'] == 'train' and ok:
+        notes.append('batch {} at {}x{}'.format(result['batch_size'], *result['size']))
+    if case['kind'] == 'encoding' and ok:
+        notes.append('input {}'.format('x'.join(str(s) for s in result['input_shape'])))
+    if case['kind'] == 'gemm' and ok:
+        notes.append('{0}x{0}x{0} fp32'.format(result['size']))
+    params = result.get('params')
+    macs = result.get('macs')
+    peak = result.get('peak_rss_mb')
+    delta = result.get('peak_rss_delta_mb')
+    return '| {} | {} | {} | {} | {} | {} | {} | {} | {} |'.format(
+        case['label'], _time(result), _fmt(params / 1e6 if params else None, '{:.1f}'),
+        _fmt(macs / 1e9 if macs else None, '{:.1f}'), _fmt(gflops, '{:.1f}'), _fmt(fraction, '{:.0f}%'),
+        _fmt(peak, '{:.0f}'), _fmt(delta, '{:.0f}'), '; '.join(notes).replace('|', '/'))
+
+
+def render_markdown(doc):
+    """The report as markdown: settings, one row per case, then the comparisons."""
+    s = doc['settings']
+    m = doc['machine']
+    gemm = doc['cases'].get('gemm', {})
+    gemm_gflops = gemm.get('gflops') if gemm.get('status') == 'ok' else None
+    lines = [
+        '**Settings**: device {}, {} thread(s) (OMP_NUM_THREADS={}, Paddle math threads, ORT intra-op), '
+        'input {}x3x{}x{}, {} classes, warm-up {}, median of {} repeat(s); training step at {}x{} batch {}.'.format(
+            s['device'], s['threads'], s['threads'], s['batch_size'], s['size'][0], s['size'][1],
+            s['num_classes'], s['warmup'], s['repeats'], s['train_size'][0], s['train_size'][1],
+            s['train_batch']),
+        '**Machine**: {} ({} logical cores, {} GiB); paddlepaddle {}, paddleseg {}, onnxruntime {}; '
+        'load average {} at start, {} at end.'.format(
+            m['cpu'], m['logical_cores'], m['memory_gib'], m['versions'].get('paddlepaddle'),
+            m['versions'].get('paddleseg'), m['versions'].get('onnxruntime'),
+            doc.get('load_start'), doc.get('load_end')),
+        '',
+        '| case | median | params (M) | GMACs | GFLOP/s | % of GEMM | peak RSS (MiB) | peak above start (MiB) | notes |',
+        '|---|---|---|---|---|---|---|---|---|',
+    ]
+    for case in doc['case_list']:
+        lines.append(_case_row(case, doc['cases'].get(case['name'], {}), gemm_gflops))
+    lines += ['', '| comparison (slow / fast) | ratio | target | paper | status | detail |', '|---|---|---|---|---|---|']
+    for row in doc['comparisons']:
+        lines.append('| {} | {} | {} | {} | {} | {} |'.format(
+            row['comparison'], _fmt(row['ratio'], '{:.2f}x' if 'GEMM' not in row['comparison'] else '{:.1%}'),
+            _fmt(row['target'], '>= {:.0%}' if 'GEMM' in row['comparison'] else '>= {:.1f}x'),
+            row['paper'] or '-', STATUS[row['met']], row['detail'].replace('|', '/')))
+    lines += ['', 'GMACs: multiply-adds of convolutions and linear layers (forward). GFLOP/s = 2 x MACs / median '
+              'time, the same convention as the GEMM rate (2 n^3 / time). Peak RSS is per case, each case in its '
+              'own process; "peak above start" excludes imports and model building.']
+    return '\n'.join(lines) + '\n'
+
+
+def write_json(doc, path):
+    with open(path, 'w') as f:
+        json.dump(doc, f, indent=1, sort_keys=False)

@@ -1,0 +1,100 @@
+"""Run the selected cases, each in its own child process, and assemble the report.
+
+The parent imports neither Paddle nor numpy's BLAS: it only starts children with
+the thread settings in their environment, collects their JSON, and writes the
+JSON document after every case so a long run that is interrupted keeps what it
+measured.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from . import machine
+from .cases import select_cases
+from .report import render_markdown, write_json
+from .targets import compare
+
+THREAD_ENV_VARS = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS')
+
+
+def child_env(threads):
+    """The parent's environment with every math library pinned to ``threads``."""
+    env = dict(os.environ)
+    for var in THREAD_ENV_VARS:
+        env[var] = str(threads)
+    env.setdefault('GLOG_minloglevel', '2')
+    return env
+
+
+def run_child(spec, workdir, threads, timeout):
+    """Run one case in a child process; returns its result dict (status 'error' on failure)."""
+    out_path = os.path.join(workdir, spec['case'] + '.json')
+    log_path = os.path.join(workdir, spec['case'] + '.log')
+    cmd = [sys.executable, '-m', 'paddleseg_fastfcn.benchmark.worker', '--spec', json.dumps(spec),
+           '--out', out_path]
+    repo_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = child_env(threads)
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (repo_root, env.get('PYTHONPATH')) if p)
+    with open(log_path, 'w') as log:
+        try:
+            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout)
+            returncode = proc.returncode
+        except subprocess.TimeoutExpired:
+            return {'status': 'error', 'error': 'timed out after {} s'.format(timeout)}
+    if os.path.isfile(out_path):
+        with open(out_path) as f:
+            return json.load(f)
+    with open(log_path) as f:
+        tail = f.read()[-500:]
+    return {'status': 'error', 'error': 'child exited with code {} without a result: {}'.format(returncode, tail)}
+
+
+def run(settings, case_names=None, json_path=None, workdir=None, timeout=None, log=sys.stderr):
+    """Run the benchmark.
+
+    Args:
+        settings (dict): size [H, W], batch_size, num_classes, warmup, repeats,
+            threads, device, train_size [H, W], train_batch, gemm_size, config_dir.
+        case_names (list[str] | None): cases to run (all if None).
+        json_path (str | None): the JSON document is (re)written here after every case.
+        workdir (str | None): exports, logs and per-case results; a temporary
+            directory (removed at the end) if None.
+        timeout (float | None): seconds allowed per case.
+
+    Returns:
+        dict: the JSON document (settings, machine, case_list, cases, comparisons,
+        markdown).
+    """
+    cases = select_cases(case_names)
+    own_workdir = workdir is None
+    workdir = workdir or tempfile.mkdtemp(prefix='paddleseg_fastfcn_benchmark_')
+    os.makedirs(workdir, exist_ok=True)
+    doc = {'settings': settings, 'machine': machine.describe(), 'load_start': machine.load_average(),
+           'case_list': [{'name': c.name, 'kind': c.kind, 'label': c.label} for c in cases],
+           'cases': {}, 'comparisons': []}
+    try:
+        for i, case in enumerate(cases, 1):
+            spec = dict(settings, case=case.name, kind=case.kind, params=case.params, workdir=workdir)
+            start = time.time()
+            result = run_child(spec, workdir, settings['threads'], timeout)
+            doc['cases'][case.name] = result
+            summary = ('median {:.3f} s'.format(result['median_s']) if result.get('median_s') is not None
+                       else result.get('error', result.get('status')))
+            print('[{}/{}] {} ({:.0f} s): {}'.format(i, len(cases), case.name, time.time() - start, summary),
+                  file=log, flush=True)
+            doc['comparisons'] = compare(doc['cases'], workdir)
+            if json_path:
+                write_json(doc, json_path)
+        doc['load_end'] = machine.load_average()
+        doc['comparisons'] = compare(doc['cases'], workdir)
+        doc['markdown'] = render_markdown(doc)
+        if json_path:
+            write_json(doc, json_path)
+    finally:
+        if own_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return doc

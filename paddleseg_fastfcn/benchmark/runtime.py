@@ -1,0 +1,52 @@
+"""Child-process setup shared by every case: device, threads, synchronisation, inputs."""
+import numpy as np
+import paddle
+
+INPUT_SEED = 0
+
+
+def setup(device, threads):
+    """Select ``device`` and pin Paddle's CPU math threads to ``threads``.
+
+    OMP_NUM_THREADS is set by the parent before this process started (importing
+    paddle sets it to 1 when unset); ``set_num_threads`` pins the math library too.
+
+    Returns:
+        dict: the settings in force, for the JSON.
+    """
+    from paddleseg_fastfcn.utils.device import set_device
+    set_device(device)
+    paddle.base.core.set_num_threads(int(threads))
+    import os
+    return {'device': device, 'threads': int(threads),
+            'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS'),
+            'FLAGS_use_mkldnn': bool(paddle.get_flags(['FLAGS_use_mkldnn'])['FLAGS_use_mkldnn']),
+            'paddle': paddle.__version__}
+
+
+def synchronize(device):
+    """A callable waiting for queued device work (None on CPU, where kernels are synchronous)."""
+    if device == 'gpu':
+        return paddle.device.synchronize
+    return None
+
+
+def gpu_peak_memory_mb(device):
+    """Peak GPU memory allocated by Paddle in MiB (None on CPU)."""
+    if device != 'gpu':
+        return None
+    return paddle.device.cuda.max_memory_allocated() / 2.0 ** 20
+
+
+def image_batch(batch, height, width, seed=INPUT_SEED):
+    """The benchmark's input: the same standard-normal batch in every case, numpy float32."""
+    rng = np.random.RandomState(seed)
+    return rng.standard_normal((batch, 3, height, width)).astype(np.float32)
+
+
+def label_batch(batch, height, width, num_classes, ignore_index=255, seed=INPUT_SEED):
+    """Random int64 labels with about 5% ignored pixels, numpy ``[N, H, W]``."""
+    rng = np.random.RandomState(seed + 1)
+    label = rng.randint(0, num_classes, size=(batch, height, width)).astype(np.int64)
+    label[rng.uniform(size=label.shape) < 0.05] = ignore_index
+    return label

@@ -1,0 +1,121 @@
+"""The side-by-side ratios of the benchmark and the targets of issue 7.
+
+A ratio is ``slow / fast`` of median times (or of peak memory), so > 1 means the
+second-named case wins. ``met`` is None where no target is set or a case failed.
+"""
+import os
+
+import numpy as np
+
+# (slow case, fast case, label, target ratio, paper's ratio)
+SPEEDUPS = [
+    ('enc_os8_r50', 'enc_jpu_r50', 'EncNet+JPU R50 vs EncNet OS8 R50 (eval)', 2.0, '2.00x'),
+    ('psp_os8_r50', 'psp_jpu_r50', 'PSP+JPU R50 vs PSP OS8 R50 (eval)', None, '1.58x'),
+    ('deeplabv3_os8_r50', 'deeplabv3_jpu_r50', 'DeepLabV3+JPU R50 vs DeepLabV3 OS8 R50 (eval)', None, '1.29x'),
+    ('enc_os8_r101', 'enc_jpu_r101', 'EncNet+JPU R101 vs EncNet OS8 R101 (eval)', 2.7, '3.05x'),
+    ('paddleseg_fastfcn', 'enc_jpu_r50', 'EncNet+JPU R50 vs PaddleSeg 2.8 FastFCN shipped config (eval)', 4.0, None),
+    ('paddleseg_encnet', 'enc_jpu_r101', 'EncNet+JPU R101 vs PaddleSeg 2.8 ENCNet R101 shipped config (eval)', None, None),
+    ('enc_jpu_r50', 'paddleseg_fastscnn', 'PaddleSeg FastSCNN vs EncNet+JPU R50 (eval, lightweight reference)', None, None),
+    ('enc_jpu_r50', 'deploy_paddle_inference', 'Paddle Inference oneDNN off vs dygraph (EncNet+JPU R50)', None, None),
+    ('enc_jpu_r50', 'deploy_paddle_inference_onednn', 'Paddle Inference oneDNN on vs dygraph (EncNet+JPU R50)', None, None),
+    ('enc_jpu_r50', 'deploy_onnxruntime', 'ONNX Runtime vs dygraph (EncNet+JPU R50)', None, None),
+    ('train_paddleseg_fastfcn', 'train_enc_jpu_r50', 'Training step: EncNet+JPU R50 vs PaddleSeg 2.8 FastFCN', 2.0, None),
+    ('encoding_paddleseg', 'encoding_ours', 'Encoding fwd+bwd time: ours vs PaddleSeg 2.8', 20.0, None),
+]
+ENCODING_MEMORY_TARGET = 20.0
+# A region that allocates (almost) nothing has a peak-RSS delta near 0 MiB; the
+# memory ratio divides by at least this much so noise cannot make it infinite.
+MEMORY_FLOOR_MB = 1.0
+GEMM_FRACTION_TARGET = 0.30
+DEPLOY_CASES = ('deploy_paddle_inference', 'deploy_paddle_inference_onednn', 'deploy_onnxruntime')
+# A backend whose logits differ from dygraph's by more than this (relative to the
+# largest logit) is wrong, and cannot count as the best backend.
+DEPLOY_REL_TOLERANCE = 1e-3
+
+
+def _ok(results, name):
+    r = results.get(name)
+    return r is not None and r.get('status') == 'ok'
+
+
+def achieved_gflops(result):
+    """2 x MACs / median time in 1e9 FLOP/s (one multiply-add = 2 FLOPs, as the GEMM rate)."""
+    if not result.get('macs') or not result.get('median_s'):
+        return None
+    return 2.0 * result['macs'] / result['median_s'] / 1e9
+
+
+def deploy_correct(result):
+    return result.get('max_abs_diff') is not None and \
+        result['max_abs_diff'] <= DEPLOY_REL_TOLERANCE * max(1.0, result.get('reference_max_abs', 1.0))
+
+
+def _row(label, value, target, paper=None, detail=''):
+    met = None if (target is None or value is None) else bool(value >= target)
+    return {'comparison': label, 'ratio': value, 'target': target, 'paper': paper, 'met': met,
+            'detail': detail}
+
+
+def encoding_agreement(workdir):
+    """Max |ours - PaddleSeg's| of the Encoding outputs and input gradients (None if missing)."""
+    diffs = {}
+    for what in ('output', 'input_grad'):
+        paths = [os.path.join(workdir, 'encoding_{}_{}.npy'.format(impl, what)) for impl in ('ours', 'paddleseg')]
+        if not all(os.path.isfile(p) for p in paths):
+            return None
+        a, b = (np.load(p) for p in paths)
+        diffs[what] = {'max_abs_diff': float(np.abs(a - b).max()), 'max_abs': float(np.abs(b).max())}
+    return diffs
+
+
+def compare(results, workdir):
+    """All comparison rows (list of dicts) for the cases that ran."""
+    rows = []
+    for slow, fast, label, target, paper in SPEEDUPS:
+        if slow not in results and fast not in results:
+            continue
+        value, detail = None, ''
+        if _ok(results, slow) and _ok(results, fast):
+            value = results[slow]['median_s'] / results[fast]['median_s']
+        else:
+            detail = 'not measured: ' + ', '.join(n for n in (slow, fast) if not _ok(results, n))
+        if fast.startswith('deploy_') and _ok(results, fast) and not deploy_correct(results[fast]):
+            detail = 'WRONG OUTPUT: max |diff| {:.3g} vs dygraph'.format(results[fast]['max_abs_diff'])
+        rows.append(_row(label, value, target, paper, detail))
+    if 'encoding_ours' in results or 'encoding_paddleseg' in results:
+        rows.append(_encoding_memory_row(results, workdir))
+    if any(n in results for n in DEPLOY_CASES):
+        rows.append(_gemm_fraction_row(results))
+    return rows
+
+
+def _encoding_memory_row(results, workdir):
+    label = 'Encoding fwd+bwd peak memory: ours vs PaddleSeg 2.8'
+    if not (_ok(results, 'encoding_ours') and _ok(results, 'encoding_paddleseg')):
+        return _row(label, None, ENCODING_MEMORY_TARGET, detail='not measured')
+    ours = results['encoding_ours']['peak_rss_delta_mb']
+    theirs = results['encoding_paddleseg']['peak_rss_delta_mb']
+    value = theirs / max(ours, MEMORY_FLOOR_MB)
+    detail = 'peak RSS above baseline: {:.1f} MiB vs {:.1f} MiB'.format(ours, theirs)
+    agree = encoding_agreement(workdir)
+    if agree:
+        detail += '; max |diff| output {:.2g} (of {:.2g}), input grad {:.2g} (of {:.2g})'.format(
+            agree['output']['max_abs_diff'], agree['output']['max_abs'],
+            agree['input_grad']['max_abs_diff'], agree['input_grad']['max_abs'])
+    row = _row(label, value, ENCODING_MEMORY_TARGET, detail=detail)
+    row['agreement'] = agree
+    return row
+
+
+def _gemm_fraction_row(results):
+    label = 'Best deploy backend (EncNet+JPU R50): achieved GFLOP/s / numpy GEMM GFLOP/s'
+    if not _ok(results, 'gemm'):
+        return _row(label, None, GEMM_FRACTION_TARGET, detail='GEMM rate not measured')
+    candidates = [(achieved_gflops(results[n]), n) for n in DEPLOY_CASES
+                  if _ok(results, n) and deploy_correct(results[n]) and achieved_gflops(results[n])]
+    if not candidates:
+        return _row(label, None, GEMM_FRACTION_TARGET, detail='no deploy backend ran with correct output')
+    best, name = max(candidates)
+    gemm = results['gemm']['gflops']
+    return _row(label, best / gemm, GEMM_FRACTION_TARGET,
+                detail='{}: {:.1f} GFLOP/s of {:.1f}'.format(name, best, gemm))

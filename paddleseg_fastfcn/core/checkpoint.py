@@ -1,0 +1,169 @@
+"""Atomic training checkpoints: ``save_dir/iter_N/`` and ``save_dir/best_model/``.
+
+A checkpoint directory holds
+  model.pdparams   model state_dict (paddle.save)
+  model.pdopt      optimizer state_dict, including the LR scheduler's state
+  train_state.pkl  iteration, epoch, sampler seed, best score, RNG states of
+                   python random / numpy / paddle (and the AMP GradScaler's state)
+and appears only complete: files are written into a hidden temporary directory
+in save_dir, fsync'ed, and the directory is then renamed into place. A crash or
+an exception while saving leaves the previous checkpoints untouched.
+"""
+import json
+import os
+import pickle
+import random
+import shutil
+
+import numpy as np
+import paddle
+
+MODEL_FILE = 'model.pdparams'
+OPTIMIZER_FILE = 'model.pdopt'
+STATE_FILE = 'train_state.pkl'
+SCORE_FILE = 'score.json'
+TMP_PREFIX = '.tmp_'
+
+
+def rng_states():
+    """The RNG states that a resumed run must continue from."""
+    states = {'python': random.getstate(), 'numpy': np.random.get_state(),
+              'paddle': paddle.get_rng_state()}
+    if paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0:
+        states['paddle_cuda'] = paddle.get_cuda_rng_state()
+    return states
+
+
+def set_rng_states(states):
+    random.setstate(states['python'])
+    np.random.set_state(states['numpy'])
+    paddle.set_rng_state(states['paddle'])
+    if 'paddle_cuda' in states and paddle.is_compiled_with_cuda():
+        paddle.set_cuda_rng_state(states['paddle_cuda'])
+
+
+def _fsync_file(path):
+    with open(path, 'rb') as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic_dir(save_dir, name, write):
+    """Run ``write(tmp_dir)`` and atomically publish tmp_dir as save_dir/name."""
+    os.makedirs(save_dir, exist_ok=True)
+    target = os.path.join(save_dir, name)
+    tmp = os.path.join(save_dir, '{}{}_{}'.format(TMP_PREFIX, name, os.getpid()))
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    try:
+        write(tmp)
+        for fname in os.listdir(tmp):
+            _fsync_file(os.path.join(tmp, fname))
+        _fsync_dir(tmp)
+        if os.path.exists(target):
+            # rename() cannot replace a non-empty directory: move the old one
+            # aside first; it is deleted only once the new one is in place.
+            old = os.path.join(save_dir, '{}old_{}_{}'.format(TMP_PREFIX, name, os.getpid()))
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+        _fsync_dir(save_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def save_checkpoint(save_dir, name, model, optimizer, train_state, score=None):
+    """Atomically write ``save_dir/name/``.
+
+    Args:
+        model (paddle.nn.Layer): unwrapped model.
+        optimizer: its optimizer (state includes the LR scheduler).
+        train_state (dict): iteration, epoch, seed, ...; RNG states are added here.
+        score (dict | None): written as score.json (best_model).
+
+    Returns:
+        str: the checkpoint directory.
+    """
+    state = dict(train_state, rng=rng_states())
+
+    def write(tmp):
+        paddle.save(model.state_dict(), os.path.join(tmp, MODEL_FILE))
+        paddle.save(optimizer.state_dict(), os.path.join(tmp, OPTIMIZER_FILE))
+        with open(os.path.join(tmp, STATE_FILE), 'wb') as f:
+            pickle.dump(state, f)
+        if score is not None:
+            with open(os.path.join(tmp, SCORE_FILE), 'w') as f:
+                json.dump(score, f, indent=2)
+
+    return _atomic_dir(save_dir, name, write)
+
+
+def list_iter_checkpoints(save_dir):
+    """[(iteration, path)] of save_dir/iter_N directories, oldest first."""
+    found = []
+    if os.path.isdir(save_dir):
+        for name in os.listdir(save_dir):
+            if name.startswith('iter_') and name[5:].isdigit():
+                found.append((int(name[5:]), os.path.join(save_dir, name)))
+    return sorted(found)
+
+
+def prune_checkpoints(save_dir, keep_max):
+    """Delete the oldest iter_N directories so that at most ``keep_max`` remain."""
+    if keep_max is None or keep_max <= 0:
+        return
+    checkpoints = list_iter_checkpoints(save_dir)
+    for _, path in checkpoints[:max(len(checkpoints) - keep_max, 0)]:
+        shutil.rmtree(path)
+
+
+def check_checkpoint_dir(path):
+    """Raise FileNotFoundError naming ``path`` unless it holds a complete checkpoint."""
+    if not os.path.isdir(path):
+        raise FileNotFoundError('--resume_model: checkpoint directory not found: {}'.format(path))
+    missing = [f for f in (MODEL_FILE, OPTIMIZER_FILE, STATE_FILE)
+               if not os.path.isfile(os.path.join(path, f))]
+    if missing:
+        raise FileNotFoundError('--resume_model: {} is not a complete checkpoint, missing '
+                                '{}'.format(path, ', '.join(missing)))
+
+
+def load_checkpoint(path, model, optimizer):
+    """Restore model and optimizer from a checkpoint dir; return its train state.
+
+    Paddle keys optimizer state by generated parameter names (``linear_0.w_0``),
+    so the model must be built as in the run that saved it; ``core.train`` builds
+    under a fresh ``paddle.utils.unique_name.guard()`` for that reason.
+    The RNG states are not applied here (``set_rng_states(state['rng'])``): the
+    caller decides when, after building everything that draws random numbers.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a directory or lacks a checkpoint file.
+    """
+    check_checkpoint_dir(path)
+    model_state = paddle.load(os.path.join(path, MODEL_FILE))
+    missing_keys = sorted(set(model.state_dict()) - set(model_state))
+    if missing_keys:
+        raise ValueError('--resume_model: {} lacks parameters of this model: {}'.format(
+            os.path.join(path, MODEL_FILE), ', '.join(missing_keys[:5])))
+    model.set_state_dict(model_state)
+    try:
+        optimizer.set_state_dict(paddle.load(os.path.join(path, OPTIMIZER_FILE)))
+    except AssertionError as e:
+        raise ValueError('--resume_model: the optimizer state in {} does not match this model '
+                         '({}); it was saved for a different model or optimizer config'.format(
+                             os.path.join(path, OPTIMIZER_FILE), e)) from e
+    with open(os.path.join(path, STATE_FILE), 'rb') as f:
+        return pickle.load(f)

@@ -1,0 +1,150 @@
+"""Evaluate a segmentation model over a whole dataset (replaces PaddleSeg 2.8's
+``core.evaluate``, whose metrics fail on Paddle 3; see ``core.metrics``)."""
+import csv
+import json
+import os
+
+import numpy as np
+import paddle
+from paddleseg.utils import logger, progbar
+
+from paddleseg_fastfcn.datasets import validate_dataset
+from .builder import build_model, builder, load_config
+from .inference import load_model_weights, predict_logits, resolve_options
+from .metrics import AreaAccumulator, all_reduce_areas, compute_metrics
+
+
+def _first_sample(batch):
+    """collate_fn for batch size 1: keep the sample as the dataset returns it.
+
+    Evaluation runs one image at a time (images may differ in size) and needs the
+    raw ``trans_info`` records, which the default collate would turn into tensors.
+    """
+    return batch[0]
+
+
+def _local_indices(num_samples):
+    """This process's share of the samples (every sample exactly once over all ranks)."""
+    world, rank = paddle.distributed.get_world_size(), paddle.distributed.get_rank()
+    return list(range(rank, num_samples, world))
+
+
+def evaluate(model, dataset, num_workers=0, aug_eval=False, scales=1.0, flip_horizontal=False,
+             is_slide=False, crop_size=None, stride=None, print_detail=True):
+    """mIoU, pixAcc, Kappa, Dice and per-class IoU / precision over ``dataset``.
+
+    Args:
+        model (paddle.nn.Layer): returns ``[logits [N, C, H, W], ...]``; put in eval
+            mode for the run and restored to its previous mode afterwards.
+        dataset (paddle.io.Dataset): a PaddleSeg-style dataset in 'val' mode (samples
+            with ``img`` [3, H, W], ``label`` [1, h0, w0] at the original size,
+            ``trans_info``) with ``num_classes`` and ``ignore_index``.
+        num_workers (int): DataLoader worker processes.
+        aug_eval (bool): multi-scale (``scales``) and ``flip_horizontal`` inference.
+        is_slide (bool): sliding-window inference with ``crop_size`` / ``stride`` (w, h).
+        print_detail (bool): progress bar and a summary in the log.
+
+    Returns:
+        dict: see ``metrics.compute_metrics`` (``miou``, ``acc``, ``kappa``, ``dice``,
+        ``class_iou``, ``class_precision``, ``class_recall``, ``class_dice``, areas)
+        plus ``num_images``. Under ``paddle.distributed`` the areas are summed over
+        all processes, so every rank returns the metrics of the whole set.
+    """
+    indices = _local_indices(len(dataset))
+    loader = paddle.io.DataLoader(paddle.io.Subset(dataset, indices), batch_size=1, shuffle=False,
+                                  num_workers=num_workers, collate_fn=_first_sample)
+    accumulator = AreaAccumulator(dataset.num_classes, dataset.ignore_index)
+    bar = progbar.Progbar(target=len(indices), verbose=1) if print_detail else None
+    if print_detail:
+        logger.info('Start evaluating (total samples: {})...'.format(len(dataset)))
+    was_training = model.training
+    model.eval()
+    try:
+        for step, sample in enumerate(loader):
+            im = paddle.to_tensor(np.asarray(sample['img'], np.float32)[np.newaxis])
+            logit = predict_logits(model, im, sample.get('trans_info'), aug=aug_eval, scales=scales,
+                                   flip_horizontal=flip_horizontal, is_slide=is_slide,
+                                   crop_size=crop_size, stride=stride)
+            pred = paddle.argmax(logit, axis=1).numpy()
+            label = np.asarray(sample['label'])
+            label = label.reshape(label.shape[-2:])
+            if pred.shape[-2:] != label.shape:
+                raise ValueError('prediction {} and label {} sizes differ for sample {}'.format(
+                    pred.shape[-2:], label.shape, indices[step]))
+            accumulator.update(pred, label)
+            if bar is not None:
+                bar.update(step + 1)
+    finally:
+        if was_training:
+            model.train()
+    result = compute_metrics(*all_reduce_areas(accumulator.areas))
+    result['num_images'] = len(dataset)
+    if print_detail:
+        logger.info('[EVAL] #Images: {} mIoU: {:.4f} Acc: {:.4f} Kappa: {:.4f} Dice: {:.4f}'.format(
+            len(dataset), result['miou'], result['acc'], result['kappa'], result['dice']))
+        logger.info('[EVAL] Class IoU: ' + str(np.round(result['class_iou'], 4)))
+        logger.info('[EVAL] Class Precision: ' + str(np.round(result['class_precision'], 4)))
+        logger.info('[EVAL] Class Recall: ' + str(np.round(result['class_recall'], 4)))
+    return result
+
+
+def write_results(result, save_dir, class_names=None, extra=None):
+    """Write ``metrics.json`` (all metrics) and ``class_metrics.csv`` (one row per class).
+
+    Returns:
+        tuple: the two file paths.
+    """
+    os.makedirs(save_dir, exist_ok=True)
+    num_classes = len(result['class_iou'])
+    names = list(class_names) if class_names is not None and len(class_names) == num_classes \
+        else [str(i) for i in range(num_classes)]
+    summary = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in result.items()}
+    summary['class_names'] = names
+    summary.update(extra or {})
+    json_path = os.path.join(save_dir, 'metrics.json')
+    with open(json_path, 'w') as f:
+        json.dump(summary, f, indent=2)
+    csv_path = os.path.join(save_dir, 'class_metrics.csv')
+    with open(csv_path, 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['class_id', 'name', 'iou', 'precision', 'recall', 'dice',
+                         'label_pixels', 'pred_pixels'])
+        for c in range(num_classes):
+            writer.writerow([c, names[c], '{:.6f}'.format(result['class_iou'][c]),
+                             '{:.6f}'.format(result['class_precision'][c]),
+                             '{:.6f}'.format(result['class_recall'][c]),
+                             '{:.6f}'.format(result['class_dice'][c]),
+                             int(result['label_area'][c]), int(result['pred_area'][c])])
+    return json_path, csv_path
+
+
+def evaluate_checkpoint(config, model_path, save_dir=None, num_workers=0, opts=None,
+                        print_detail=True, **options):
+    """What val.py does: build from ``config``, load ``model_path``, evaluate, write results.
+
+    Args:
+        config (str): YAML config (``val_dataset``, ``model``, optional ``test_config``).
+        model_path (str): a ``model.pdparams`` state dict.
+        save_dir (str | None): results folder; default the folder of ``model_path``.
+        options: ``aug, scales, flip_horizontal, is_slide, crop_size, stride``; None
+            keeps the config's ``test_config`` value (``inference.resolve_options``).
+
+    Returns:
+        dict: the metrics (see ``evaluate``).
+    """
+    if not os.path.isfile(model_path):
+        raise FileNotFoundError('--model_path not found: {}'.format(model_path))
+    cfg = load_config(config, opts=opts)
+    inference = resolve_options(cfg.test_config, **options)
+    model = build_model(cfg)
+    load_model_weights(model, model_path)
+    dataset = validate_dataset(builder(cfg).val_dataset, cfg.val_dataset_cfg)
+    result = evaluate(model, dataset, num_workers=num_workers, aug_eval=inference['aug'],
+                      scales=inference['scales'], flip_horizontal=inference['flip_horizontal'],
+                      is_slide=inference['is_slide'], crop_size=inference['crop_size'],
+                      stride=inference['stride'], print_detail=print_detail)
+    save_dir = save_dir or os.path.dirname(os.path.abspath(model_path))
+    paths = write_results(result, save_dir, getattr(dataset, 'CLASS_NAMES', None),
+                          extra={'config': config, 'model_path': model_path, 'inference': inference})
+    logger.info('Per-class results written to {} and {}'.format(*paths))
+    return result

@@ -1,0 +1,63 @@
+"""Convert an exported Paddle inference graph to ONNX with paddle2onnx.
+
+paddle2onnx 2.x reads the PIR program (``model.json``) that Paddle 3 writes, so
+no old-format (``.pdmodel``) export is needed. Opset 11 is the lowest opset
+in which every op of the exported FastFCN models converts (resize matmuls,
+adaptive pooling, the Encoding layer's softmax/reductions, argmax); paddle2onnx
+raises it by itself only if an op needs more (``auto_upgrade_opset``).
+"""
+import os
+import subprocess
+import sys
+
+import yaml
+
+DEFAULT_OPSET = 11
+
+
+def export_onnx(save_dir, opset_version=DEFAULT_OPSET, onnx_name='model.onnx'):
+    """Convert ``save_dir``'s exported model to ONNX and record it in deploy.yaml.
+
+    Args:
+        save_dir (str): a directory written by ``core.export.export_model``.
+        opset_version (int): ONNX opset to target.
+        onnx_name (str): file name of the ONNX model inside ``save_dir``.
+
+    Returns:
+        str: path of the written ONNX file.
+
+    Raises:
+        FileNotFoundError: deploy.yaml or the files it names are missing.
+        ImportError: paddle2onnx is not installed.
+    """
+    yaml_path = os.path.join(save_dir, 'deploy.yaml')
+    if not os.path.isfile(yaml_path):
+        raise FileNotFoundError('no deploy.yaml in {} (run export.py first)'.format(save_dir))
+    with open(yaml_path, 'r', encoding='utf-8') as f:
+        dic = yaml.safe_load(f)
+    deploy = dic['Deploy']
+    model_file = os.path.join(save_dir, deploy['model'])
+    params_file = os.path.join(save_dir, deploy['params'] or '')
+    for path in (model_file, params_file):
+        if not os.path.isfile(path):
+            raise FileNotFoundError('{} names {} which does not exist'.format(yaml_path, path))
+    onnx_path = os.path.join(save_dir, onnx_name)
+    if os.path.exists(onnx_path):
+        os.remove(onnx_path)  # a stale file must not pass for a fresh conversion
+    # paddle2onnx aborts the whole process (SIGABRT) on an op it cannot convert, so
+    # it runs in a child process and its own error lines become the exception.
+    # Its graph optimizer (polygraphy / onnxsim, extra dependencies) is off: it does
+    # not change results, and onnxruntime optimises the graph at load time.
+    code = ('import sys, paddle2onnx; paddle2onnx.export(sys.argv[1], sys.argv[2], save_file=sys.argv[3], '
+            'opset_version=int(sys.argv[4]), enable_onnx_checker=True, enable_optimize=False)')
+    proc = subprocess.run([sys.executable, '-c', code, model_file, params_file, onnx_path, str(opset_version)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0 or not os.path.isfile(onnx_path):
+        errors = [line for line in proc.stdout.splitlines() if 'ERROR' in line or 'Error' in line]
+        raise RuntimeError('paddle2onnx could not convert {} (exit code {}):\n{}'.format(
+            model_file, proc.returncode, '\n'.join(errors[-10:]) or proc.stdout[-2000:]))
+    deploy['onnx_model'] = onnx_name
+    deploy['onnx_opset'] = opset_version
+    with open(yaml_path, 'w', encoding='utf-8') as f:
+        yaml.safe_dump(dic, f, sort_keys=False)
+    return onnx_path

@@ -1,0 +1,245 @@
+"""The training loop (replaces PaddleSeg 2.8's ``core.train``, broken on Paddle 3:
+it indexes 0-D loss tensors, and its loss / metrics fail on type promotion).
+
+Everything is built from the YAML through ``core.builder``. The data order
+comes from ``ShardedBatchSampler`` (a function of seed, epoch and rank) and
+checkpoints carry the RNG states, so ``--resume_model`` continues exactly and
+the same code runs under ``python -m paddle.distributed.launch``.
+"""
+import random
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import paddle
+
+from paddleseg_fastfcn.core import checkpoint as ckpt
+from paddleseg_fastfcn.core.builder import (KNOWN_TOP_LEVEL_KEYS, ConfigError, builder,
+                                            load_config)
+from paddleseg_fastfcn.core.loss_terms import (all_ranks_finite, check_finite, term_names,
+                                               weighted_loss_terms)
+from paddleseg_fastfcn.core.optim import build_optimizer, group_lr_multipliers
+from paddleseg_fastfcn.core.sampler import ShardedBatchSampler
+from paddleseg_fastfcn.core.seeded_dataset import SeededDataset
+from paddleseg_fastfcn.datasets import validate_dataset
+from paddleseg_fastfcn.utils.device import check_precision, set_device
+from paddleseg_fastfcn.utils.train_logger import LogWindow, TrainLogger
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed % (2 ** 32))
+    paddle.seed(seed)
+
+
+def check_opts(opts):
+    """Reject ``--opts`` keys outside the config schema.
+
+    PaddleSeg adds an unknown top-level key silently (``itres=5`` trains with the
+    file's iters) and ``load_config`` checks only the YAML file's keys.
+    """
+    for item in opts or []:
+        top = item.split('=', 1)[0].split('.', 1)[0]
+        if '=' in item and top not in KNOWN_TOP_LEVEL_KEYS:
+            raise ConfigError('--opts {}: unknown top-level config key {!r}; known keys are '
+                              '{}'.format(item, top, ', '.join(sorted(KNOWN_TOP_LEVEL_KEYS))))
+
+
+def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=None,
+          do_eval=False, save_interval=1000, log_iters=10, keep_checkpoint_max=5,
+          resume_model=None, use_vdl=False, num_workers=0, seed=None, device='cpu',
+          precision='fp32', amp_level='O1', opts=None):
+    """Train the model of a PaddleSeg-schema YAML config; train.py documents the arguments.
+
+    Returns:
+        dict: ``iter`` (last iteration), ``loss`` (last logged total), ``best_miou``
+        (None without do_eval), ``save_dir``.
+    """
+    amp_dtype = check_precision(device, precision, amp_level)
+    set_device(device)
+    check_opts(opts)
+    if resume_model:
+        ckpt.check_checkpoint_dir(resume_model)  # fail before the slow builds
+    cfg = load_config(config, learning_rate=learning_rate, batch_size=batch_size,
+                      iters=iters, opts=opts)
+    world_size = paddle.distributed.get_world_size()
+    if world_size > 1:
+        paddle.distributed.init_parallel_env()
+    rank = paddle.distributed.get_rank()
+    log = TrainLogger(save_dir, enabled=rank == 0, use_vdl=use_vdl)
+    settings = SimpleNamespace(
+        save_dir=save_dir, do_eval=do_eval, save_interval=save_interval, log_iters=log_iters,
+        keep_checkpoint_max=keep_checkpoint_max, num_workers=num_workers, device=device,
+        amp_dtype=amp_dtype, amp_level=amp_level, world_size=world_size, rank=rank)
+    try:
+        # A fresh name scope: optimizer state is keyed by parameter names, so a
+        # resumed run must name parameters as the run that saved them did,
+        # whatever was built earlier in this process.
+        with paddle.utils.unique_name.guard():
+            run = _build(cfg, _shared_seed(seed, world_size), settings, log)
+            if resume_model:
+                _resume(run, resume_model, seed, log)
+            return _loop(run, settings, log)
+    finally:
+        log.close()
+
+
+def _shared_seed(seed, world_size):
+    """``seed``, or a random one that all ranks agree on (they shard one permutation)."""
+    if seed is not None:
+        return seed
+    seed = random.SystemRandom().randrange(2 ** 31)
+    if world_size > 1:
+        shared = paddle.to_tensor([seed], dtype='int64')
+        paddle.distributed.broadcast(shared, src=0)
+        seed = int(shared.item())
+    return seed
+
+
+def _build(cfg, seed, settings, log):
+    """Seed, then build model, optimizer, scheduler, losses and datasets from the config."""
+    seed_everything(seed)
+    seg = builder(cfg)
+    model = seg.model
+    # SyncBN is on by default for multi-GPU runs (the official recipe).
+    if settings.world_size > 1 and cfg.dic.get('sync_bn', True):
+        if settings.device == 'gpu':
+            model = paddle.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+            log.info('sync_bn: BatchNorm layers converted to SyncBatchNorm')
+        else:
+            log.info('sync_bn is ignored on CPU (SyncBatchNorm needs GPUs); each process '
+                     'normalizes with its own batch statistics')
+    losses = seg.loss
+    # validate_dataset: missing files, unreadable images and out-of-range labels
+    # raise errors naming the file (PaddleSeg's datasets do not check).
+    val_dataset = None
+    if settings.do_eval:
+        val_dataset = validate_dataset(seg.val_dataset, cfg.val_dataset_cfg)
+    return SimpleNamespace(
+        model=model, optimizer=build_optimizer(seg, model), lr_scheduler=seg.lr_scheduler,
+        losses=losses, names=term_names(losses['types']),
+        train_dataset=validate_dataset(seg.train_dataset, cfg.train_dataset_cfg),
+        val_dataset=val_dataset, total_iters=cfg.iters,
+        batch_size=cfg.batch_size, seed=seed, start_iter=0, best={'miou': -1.0, 'iter': -1},
+        scaler_state=None)
+
+
+def _resume(run, path, requested_seed, log):
+    """Restore model, optimizer, scheduler, iteration, seed and RNG states from ``path``."""
+    state = ckpt.load_checkpoint(path, run.model, run.optimizer)
+    if requested_seed is not None and state['seed'] != requested_seed:
+        log.info('resume: using the checkpoint\'s seed {} (not {})'.format(
+            state['seed'], requested_seed))
+    if state.get('total_iters', run.total_iters) != run.total_iters:
+        # The restored scheduler caches the lr of the old schedule; recompute it
+        # for the new length (decay_steps comes from this run's config).
+        run.lr_scheduler.last_lr = run.lr_scheduler.get_lr()
+        log.info('resume: the checkpoint was trained for {} iterations, continuing a '
+                 '{}-iteration schedule'.format(state['total_iters'], run.total_iters))
+    ckpt.set_rng_states(state['rng'])
+    run.start_iter, run.seed = state['iter'], state['seed']
+    run.best = state.get('best', run.best)
+    run.scaler_state = state.get('scaler')
+    log.info('resumed from {} at iteration {}'.format(path, run.start_iter))
+
+
+def _loop(run, settings, log):
+    scaler = None
+    if settings.amp_dtype == 'float16':
+        scaler = paddle.amp.GradScaler(init_loss_scaling=1024)
+        if run.scaler_state:
+            scaler.load_state_dict(run.scaler_state)
+    if settings.amp_dtype is not None and settings.amp_level == 'O2':
+        run.model, run.optimizer = paddle.amp.decorate(
+            models=run.model, optimizers=run.optimizer, level='O2', dtype=settings.amp_dtype)
+    train_model = paddle.DataParallel(run.model) if settings.world_size > 1 else run.model
+    sampler = ShardedBatchSampler(
+        len(run.train_dataset), run.batch_size, num_replicas=settings.world_size,
+        rank=settings.rank, seed=run.seed, start_iter=run.start_iter, total_iters=run.total_iters)
+    loader = paddle.io.DataLoader(SeededDataset(run.train_dataset), batch_sampler=sampler,
+                                  num_workers=settings.num_workers, return_list=True)
+    log.info('training {} iterations from {}: {} samples, batch_size {} per rank x {} rank(s), '
+             '{} iterations/epoch, seed {}, device {}, precision {}; lr multipliers per '
+             'parameter group (mult, #params): {}; loss terms: {}'.format(
+                 run.total_iters, run.start_iter, len(run.train_dataset), run.batch_size,
+                 settings.world_size, sampler.batches_per_epoch, run.seed, settings.device,
+                 settings.amp_dtype or 'fp32', group_lr_multipliers(run.optimizer), run.names))
+
+    train_model.train()
+    window = LogWindow(run.names, run.batch_size)
+    last_total, iteration = None, run.start_iter
+    t_start = tic = time.time()
+    for data in loader:
+        reader_cost = time.time() - tic
+        iteration += 1
+        epoch = sampler.epoch_of(iteration - 1) + 1
+        term_values, lr = _step(run, train_model, scaler, data, iteration, settings)
+        window.add(term_values, time.time() - tic, reader_cost)
+        if iteration % settings.log_iters == 0 or iteration == run.total_iters:
+            eta = (time.time() - t_start) / (iteration - run.start_iter) * (
+                run.total_iters - iteration)
+            log.info(window.line(epoch, iteration, run.total_iters, lr, eta))
+            log.scalars(window.scalars(lr), iteration)
+            last_total = window.summary()[0]
+            window.reset()
+        if iteration % settings.save_interval == 0 or iteration == run.total_iters:
+            _eval_and_save(run, scaler, iteration, epoch, settings, log)
+        tic = time.time()
+    return {'iter': iteration, 'loss': last_total, 'save_dir': settings.save_dir,
+            'best_miou': run.best['miou'] if settings.do_eval else None}
+
+
+def _step(run, train_model, scaler, data, iteration, settings):
+    """One optimization step; returns (weighted loss terms as floats, lr used)."""
+    images, label = data['img'], data['label'].astype('int64')
+    with paddle.amp.auto_cast(enable=settings.amp_dtype is not None, level=settings.amp_level,
+                              dtype=settings.amp_dtype or 'float16'):
+        outputs = train_model(images)
+    terms = weighted_loss_terms(outputs, label, run.losses)
+    term_values = [float(t) for t in terms]
+    # Stop before the update so that parameters and checkpoints stay finite.
+    if not all_ranks_finite(term_values):
+        check_finite(term_values, run.names, iteration)
+        raise FloatingPointError('non-finite loss on another rank at iteration {}; '
+                                 'training stopped'.format(iteration))
+    total = paddle.add_n(terms)
+    if scaler is not None:
+        scaler.scale(total).backward()
+        scaler.step(run.optimizer)
+        scaler.update()
+    else:
+        total.backward()
+        run.optimizer.step()
+    run.optimizer.clear_grad()
+    lr = run.optimizer.get_lr()
+    run.lr_scheduler.step()
+    return term_values, lr
+
+
+def _eval_and_save(run, scaler, iteration, epoch, settings, log):
+    """Evaluate (with do_eval, on every rank), then rank 0 writes the checkpoints."""
+    score = None
+    if run.val_dataset is not None:
+        from paddleseg_fastfcn.core.evaluate import evaluate
+        metrics = evaluate(run.model, run.val_dataset, num_workers=settings.num_workers,
+                           print_detail=False)
+        score = {'miou': float(metrics['miou']), 'acc': float(metrics['acc']), 'iter': iteration}
+        log.info('[EVAL] iter: {}, mIoU: {:.4f}, acc: {:.4f}'.format(
+            iteration, score['miou'], score['acc']))
+        log.scalars({'Evaluate/mIoU': score['miou'], 'Evaluate/Acc': score['acc']}, iteration)
+        if score['miou'] > run.best['miou']:
+            run.best = {'miou': score['miou'], 'iter': iteration}
+    if settings.rank != 0:
+        return
+    state = {'iter': iteration, 'epoch': epoch, 'seed': run.seed, 'best': run.best,
+             'total_iters': run.total_iters,
+             'scaler': scaler.state_dict() if scaler is not None else None}
+    if score is not None and run.best['iter'] == iteration:
+        ckpt.save_checkpoint(settings.save_dir, 'best_model', run.model, run.optimizer, state,
+                             score)
+        log.info('best model so far (mIoU {:.4f}) saved to {}/best_model'.format(
+            run.best['miou'], settings.save_dir))
+    path = ckpt.save_checkpoint(settings.save_dir, 'iter_{}'.format(iteration), run.model,
+                                run.optimizer, state)
+    ckpt.prune_checkpoints(settings.save_dir, settings.keep_checkpoint_max)
+    log.info('checkpoint saved to {}'.format(path))

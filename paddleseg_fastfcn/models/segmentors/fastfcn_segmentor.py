@@ -1,0 +1,104 @@
+"""The one model class: backbone + optional neck + head + optional aux head."""
+import paddle
+import paddle.nn as nn
+from paddleseg.cvlibs import manager
+
+from paddleseg_fastfcn.models.layers import resize_align_corners
+
+
+def _feature_channels(component, attr):
+    channels = getattr(component, attr, None)
+    return list(channels) if channels is not None else None
+
+
+@manager.MODELS.add_component
+class FastFCNSegmentor(nn.Layer):
+    """Segmentor composing the FastFCN parts.
+
+    ``backbone`` gives [c1, c2, c3, c4]; ``neck`` (e.g. JointPyramidUpsampling),
+    if any, turns them into [c1, c2, c3, fused]; ``head`` reads
+    ``feats[head.in_index]`` and ``aux_head`` (FCNAuxHead on c3), if any, reads
+    ``feats[aux_head.in_index]`` of the same list, as the official code. All logits
+    are resized bilinearly (align_corners=True) to the input size.
+
+    Args:
+        num_classes (int): classes; every head must be built with the same number.
+        backbone (nn.Layer): with attribute ``feat_channels`` (4 ints).
+        head (nn.Layer): EncHead / PSPHead / ASPPHead (attributes ``num_classes``,
+            ``in_channels``, ``in_index``, ``use_se_loss``).
+        neck (nn.Layer | None): with attribute ``out_channels`` (4 items).
+        aux_head (nn.Layer | None): e.g. FCNAuxHead.
+        pretrained (str | None): path or URL of a whole-model ``.pdparams``
+            (keys ``backbone.*``, ``neck.*``, ``head.*``, ``aux_head.*``).
+
+    Outputs:
+        training: a list in this fixed order, entries present only when enabled:
+            ``[logits [N, C, H, W],
+               aux_logits [N, C, H, W]   (if aux_head),
+               se_logits [N, C]          (if head.use_se_loss)]``
+            so that ``loss.types`` / ``loss.coef`` of a config map one-to-one
+            (e.g. EncNet with aux: CE, CE, SemanticEncodingLoss; coef 1, 0.2, 0.2).
+        eval: ``[logits [N, C, H, W]]``.
+        H, W are the input's size; x is [N, 3, H, W].
+
+    Raises:
+        ValueError: inconsistent class counts or channels; the message names
+            the config key (``model.head.num_classes`` ...).
+    """
+
+    def __init__(self, num_classes, backbone, head, neck=None, aux_head=None, pretrained=None):
+        super().__init__()
+        self.num_classes = num_classes
+        self.backbone = backbone
+        self.neck = neck
+        self.head = head
+        self.aux_head = aux_head
+        self._check_consistency()
+        if pretrained:
+            # Imported here: utils.pretrained pulls in the download helpers.
+            from paddleseg_fastfcn.utils.pretrained import load_pretrained
+            load_pretrained(self, pretrained)
+
+    def _check_consistency(self):
+        feats = _feature_channels(self.backbone, 'feat_channels')
+        if feats is None:
+            raise ValueError('model.backbone ({}) has no `feat_channels` attribute: the segmentor '
+                             'needs the channels of [c1, c2, c3, c4]'.format(type(self.backbone).__name__))
+        source = 'model.backbone'
+        if self.neck is not None:
+            neck_out = _feature_channels(self.neck, 'out_channels')
+            if neck_out is None:
+                raise ValueError('model.neck ({}) has no `out_channels` attribute'.format(
+                    type(self.neck).__name__))
+            # A neck that does not compute c1's channels passes c1 through.
+            feats = [f if n is None else n for n, f in zip(neck_out, feats)]
+            source = 'model.neck'
+        for key, head in (('model.head', self.head), ('model.aux_head', self.aux_head)):
+            if head is None:
+                continue
+            if getattr(head, 'num_classes', self.num_classes) != self.num_classes:
+                raise ValueError('{}.num_classes ({}) != model.num_classes ({})'.format(
+                    key, head.num_classes, self.num_classes))
+            index = getattr(head, 'in_index', -1)
+            if not -len(feats) <= index < len(feats):
+                raise ValueError('{}.in_index ({}) is out of range for the {} features of {}'.format(
+                    key, index, len(feats), source))
+            expected = getattr(head, 'in_channels', None)
+            if expected is not None and feats[index] is not None and expected != feats[index]:
+                raise ValueError('{}.in_channels ({}) != channels produced by {} at in_index {} ({})'.format(
+                    key, expected, source, index, feats[index]))
+
+    def forward(self, x):
+        size = paddle.shape(x)[2:]
+        feats = self.backbone(x)
+        if self.neck is not None:
+            feats = self.neck(feats)
+        head_out = self.head(feats)
+        outputs = [resize_align_corners(head_out[0], size)]
+        if not self.training:
+            return outputs
+        if self.aux_head is not None:
+            outputs.append(resize_align_corners(self.aux_head(feats)[0], size))
+        if getattr(self.head, 'use_se_loss', False):
+            outputs.append(head_out[1])
+        return outputs

@@ -1,0 +1,62 @@
+"""Device selection and mixed-precision checks for training.
+
+Checks happen before anything is built so a wrong flag fails in a second with a
+message saying what to change, not deep inside a kernel.
+"""
+import paddle
+
+DEVICES = ('cpu', 'gpu')
+PRECISIONS = ('fp32', 'fp16', 'bf16')
+AMP_LEVELS = ('O1', 'O2')
+AMP_DTYPES = {'fp16': 'float16', 'bf16': 'bfloat16'}
+
+
+def set_device(device):
+    """Select ``device`` ('cpu' | 'gpu'); under distributed launch each rank
+    takes the GPU the launcher assigned to it.
+
+    Raises:
+        ValueError: unknown device, or 'gpu' on a Paddle build without CUDA or
+            on a machine without visible GPUs.
+    """
+    if device not in DEVICES:
+        raise ValueError('--device must be one of {}, got {!r}'.format(DEVICES, device))
+    if device == 'gpu':
+        if not paddle.is_compiled_with_cuda():
+            raise ValueError(
+                '--device gpu: paddle is not compiled with CUDA (the installed paddlepaddle '
+                'is a CPU build); install a paddlepaddle-gpu build or use --device cpu')
+        if paddle.device.cuda.device_count() == 0:
+            raise ValueError('--device gpu: paddle is compiled with CUDA but no GPU is visible '
+                             '(check CUDA_VISIBLE_DEVICES and the driver)')
+        gpu_id = paddle.distributed.ParallelEnv().device_id
+        paddle.set_device('gpu:{}'.format(gpu_id))
+    else:
+        paddle.set_device('cpu')
+
+
+def check_precision(device, precision, amp_level):
+    """Validate ``--precision`` / ``--amp_level`` for ``device``.
+
+    fp16 needs a GPU. bf16 is refused on CPU too: measured on paddlepaddle 3.3.1
+    CPU, ``paddle.amp.auto_cast(dtype='bfloat16')`` leaves conv/matmul outputs in
+    float32 (it casts only on GPU/XPU/custom devices), so "bf16 training on CPU"
+    would silently be fp32.
+
+    Returns:
+        The AMP dtype ('float16' | 'bfloat16') or None for fp32.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError('--precision must be one of {}, got {!r}'.format(PRECISIONS, precision))
+    if amp_level not in AMP_LEVELS:
+        raise ValueError('--amp_level must be one of {}, got {!r}'.format(AMP_LEVELS, amp_level))
+    if precision == 'fp32':
+        return None
+    if device != 'gpu':
+        raise ValueError(
+            '--precision {} needs --device gpu: Paddle\'s auto_cast does not cast on CPU, '
+            'so CPU training runs in fp32 (use --precision fp32)'.format(precision))
+    if precision == 'bf16' and not paddle.amp.is_bfloat16_supported():
+        raise ValueError('--precision bf16: this GPU does not support bfloat16 '
+                         '(Ampere or newer is needed); use --precision fp16')
+    return AMP_DTYPES[precision]

@@ -1,0 +1,268 @@
+"""Map official FastFCN (PyTorch) state dicts onto this project's parameter names.
+
+The official repository (wuhuikai/FastFCN) names its modules ``pretrained`` (the
+deep-stem ResNet), ``jpu``, ``head`` and ``auxlayer``; this project mirrors every
+inner module name on purpose, so a key converts by
+
+* dropping DataParallel's ``module.`` prefixes,
+* renaming the top-level module (``pretrained.`` -> ``backbone.``, ``jpu.`` ->
+  ``neck.``, ``head.`` -> ``head.``, ``auxlayer.`` -> ``aux_head.``),
+* renaming BatchNorm statistics (``running_mean`` -> ``_mean``, ``running_var`` ->
+  ``_variance``) and dropping ``num_batches_tracked`` (Paddle keeps no counter),
+* transposing Linear weights (PyTorch ``[out, in]``, Paddle ``[in, out]``).
+
+The backbone's ImageNet classifier (``fc``) has no counterpart and is dropped on
+purpose. Everything else must match the target model exactly: any key that maps
+to nothing, any model key left unfilled and any shape mismatch is an error, and the
+error lists all of them.
+
+This module never imports torch: it works on dicts of numpy arrays.
+:func:`read_torch_checkpoint` is the only torch-dependent function and imports it
+lazily.
+"""
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from paddle import nn
+
+# Official top-level module -> this project's FastFCNSegmentor attribute.
+SEGMENTOR_PREFIXES = (
+    ('pretrained.', 'backbone.'),
+    ('jpu.', 'neck.'),
+    ('head.', 'head.'),
+    ('auxlayer.', 'aux_head.'),
+)
+# Inner renames, applied after the prefix rename, for project modules whose names
+# differ from the official ones: (regex on the renamed key, replacement).
+# Empty while the project mirrors the official names.
+INNER_RENAMES = ()
+BN_STAT_RENAMES = (('.running_mean', '._mean'), ('.running_var', '._variance'))
+# (regex on the official key without `module.`, why it is dropped); checked in order.
+SEGMENTOR_DROPS = (
+    (re.compile(r'(^|\.)num_batches_tracked$'), 'BatchNorm step counter (Paddle keeps none)'),
+    (re.compile(r'^pretrained\.fc\.'), 'ImageNet classifier of the backbone (unused by segmentation)'),
+)
+BACKBONE_DROPS = (
+    (re.compile(r'(^|\.)num_batches_tracked$'), 'BatchNorm step counter (Paddle keeps none)'),
+    (re.compile(r'^fc\.'), 'ImageNet classifier (no counterpart in the backbone)'),
+)
+
+
+class CheckpointMismatch(ValueError):
+    """The checkpoint does not fit the model; the message lists every problem.
+
+    Attributes:
+        unmapped (list[str]): checkpoint keys with no counterpart in the model.
+        missing (list[str]): model keys that no checkpoint key fills.
+        mismatched (list[str]): ``key: checkpoint [..] -> model [..]`` descriptions.
+        duplicates (list[str]): model keys filled by more than one checkpoint key.
+    """
+
+    def __init__(self, unmapped=(), missing=(), mismatched=(), duplicates=(), hint=''):
+        self.unmapped, self.missing = list(unmapped), list(missing)
+        self.mismatched, self.duplicates = list(mismatched), list(duplicates)
+        parts = []
+        for title, items in (('checkpoint keys with no counterpart in the model', self.unmapped),
+                             ('model keys missing from the checkpoint', self.missing),
+                             ('shape mismatches', self.mismatched),
+                             ('model keys filled by several checkpoint keys', self.duplicates)):
+            if items:
+                parts.append('{} {}:\n  {}'.format(len(items), title, '\n  '.join(items)))
+        message = 'refusing to convert:\n' + '\n'.join(parts)
+        super().__init__(message + ('\n' + hint if hint else ''))
+
+
+@dataclass
+class Conversion:
+    """A converted state dict and what happened to each checkpoint key.
+
+    Attributes:
+        state (dict[str, np.ndarray]): Paddle parameter name -> value.
+        dropped (list[tuple[str, str]]): (official key, reason) dropped on purpose.
+        transposed (list[str]): Paddle names of Linear weights that were transposed.
+        renamed (dict[str, str]): official key -> Paddle name, for every converted key.
+    """
+    state: dict = field(default_factory=dict)
+    dropped: list = field(default_factory=list)
+    transposed: list = field(default_factory=list)
+    renamed: dict = field(default_factory=dict)
+
+
+def unwrap_state_dict(checkpoint):
+    """The state dict inside ``checkpoint``, with ``module.`` prefixes removed.
+
+    Args:
+        checkpoint (dict): a state dict, or a training checkpoint holding one under
+            ``state_dict`` (the official ``train.py`` saves ``{'epoch', 'state_dict',
+            'optimizer', 'best_pred'}``).
+
+    Returns:
+        dict: key -> value, every leading ``module.`` (DataParallel) stripped.
+
+    Raises:
+        ValueError: not a dict, or two keys collapse to one after stripping.
+    """
+    if not isinstance(checkpoint, dict):
+        raise ValueError('expected a state dict or a dict with `state_dict`, got a {}'.format(
+            type(checkpoint).__name__))
+    if 'state_dict' in checkpoint and isinstance(checkpoint['state_dict'], dict):
+        checkpoint = checkpoint['state_dict']
+    state = {}
+    for key, value in checkpoint.items():
+        name = key
+        while name.startswith('module.'):
+            name = name[len('module.'):]
+        if name in state:
+            raise ValueError('checkpoint keys collapse to {!r} once `module.` is removed'.format(name))
+        state[name] = value
+    return state
+
+
+def map_key(key, backbone_only=False):
+    """The Paddle name of official ``key`` (``module.`` already removed).
+
+    Returns:
+        tuple: ``(name, None)``, or ``(None, reason)`` when the key is dropped on
+        purpose, or ``(None, None)`` when the key has no rule (unmapped).
+    """
+    for pattern, reason in (BACKBONE_DROPS if backbone_only else SEGMENTOR_DROPS):
+        if pattern.search(key):
+            return None, reason
+    if backbone_only:
+        name = key
+    else:
+        for official, ours in SEGMENTOR_PREFIXES:
+            if key.startswith(official):
+                name = ours + key[len(official):]
+                break
+        else:
+            return None, None
+    for pattern, replacement in INNER_RENAMES:
+        name = re.sub(pattern, replacement, name)
+    for official, ours in BN_STAT_RENAMES:
+        if name.endswith(official):
+            name = name[:-len(official)] + ours
+    return name, None
+
+
+def target_spec(layer):
+    """Names, shapes and dtypes of ``layer``'s state dict, and its Linear weights.
+
+    Args:
+        layer (paddle.nn.Layer): the model (or backbone) to fill.
+
+    Returns:
+        tuple: ``(shapes {name: tuple}, dtypes {name: numpy dtype}, linear_weights set)``.
+    """
+    state = layer.state_dict()
+    shapes = {k: tuple(v.shape) for k, v in state.items()}
+    dtypes = {}
+    for k, v in state.items():
+        try:
+            dtypes[k] = np.dtype(str(v.dtype).replace('paddle.', ''))
+        except TypeError:  # a dtype numpy lacks (bfloat16): keep the checkpoint's
+            pass
+    linear = set()
+    for name, sub in layer.named_sublayers():
+        if isinstance(sub, nn.Linear):
+            linear.add(name + '.weight')
+    return shapes, dtypes, linear
+
+
+def convert_state_dict(source, target_shapes, linear_weights=(), target_dtypes=None,
+                       backbone_only=False):
+    """Convert an official state dict (numpy values) to this project's names.
+
+    Args:
+        source (dict[str, np.ndarray]): the official state dict (see
+            :func:`unwrap_state_dict`).
+        target_shapes (dict[str, tuple]): Paddle name -> shape of the model to fill.
+        linear_weights (set[str]): Paddle names of Linear weights (transposed).
+        target_dtypes (dict[str, dtype] | None): cast each value to its target's dtype.
+        backbone_only (bool): ``source`` is a bare ImageNet backbone (keys
+            ``conv1.0.weight``, ``layer1...``, ``fc...``) and the target a backbone.
+
+    Returns:
+        Conversion
+
+    Raises:
+        CheckpointMismatch: listing every unmapped key, missing key, shape
+            mismatch and duplicate target.
+    """
+    result = Conversion()
+    unmapped, mismatched, duplicates = [], [], []
+    seen = set()  # target names claimed by a checkpoint key, converted or not
+    for key, value in source.items():
+        name, reason = map_key(key, backbone_only)
+        if name is None:
+            if reason:
+                result.dropped.append((key, reason))
+            else:
+                unmapped.append('{} (no rule for this module)'.format(key))
+            continue
+        if name not in target_shapes:
+            unmapped.append('{} (-> {})'.format(key, name) if name != key else key)
+            continue
+        if name in seen:
+            duplicates.append('{} (again from {})'.format(name, key))
+            continue
+        seen.add(name)
+        array = np.asarray(value)
+        transpose = name in linear_weights and array.ndim == 2
+        if transpose:
+            array = array.T
+        want = tuple(target_shapes[name])
+        if tuple(array.shape) != want:
+            mismatched.append('{} -> {}: checkpoint {}{} vs model {}'.format(
+                key, name, list(np.shape(value)), ' (Linear, transposed: {})'.format(
+                    list(array.shape)) if transpose else '', list(want)))
+            continue
+        if transpose:
+            result.transposed.append(name)
+        if target_dtypes and name in target_dtypes:
+            array = array.astype(target_dtypes[name], copy=False)
+        result.state[name] = np.ascontiguousarray(array)
+        result.renamed[key] = name
+    missing = [k for k in target_shapes if k not in seen]
+    if unmapped or missing or mismatched or duplicates:
+        hint = ''
+        if backbone_only and any(k.startswith('pretrained.') for k in source):
+            hint = ('hint: the keys start with `pretrained.`: this is a whole segmentation checkpoint; '
+                    'convert it without --backbone_only')
+        elif not backbone_only and source and all(not k.startswith(('pretrained.', 'jpu.', 'head.', 'auxlayer.'))
+                                                  for k in source):
+            hint = 'hint: no key has an official segmentor prefix; for an ImageNet backbone use --backbone_only'
+        raise CheckpointMismatch(unmapped, missing, mismatched, duplicates, hint)
+    return result
+
+
+def read_torch_checkpoint(path):
+    """Read a PyTorch checkpoint as ``{key: np.ndarray}`` without running pickled code.
+
+    ``torch.load(weights_only=True)`` only rebuilds tensors and plain containers;
+    a checkpoint that needs anything else to unpickle is refused.
+
+    Raises:
+        ImportError: torch is not installed (it is needed only here).
+        ValueError: the file is not a readable weights-only checkpoint, or a value
+            is not a tensor.
+    """
+    try:
+        import torch
+    except ImportError as e:
+        raise ImportError('reading PyTorch checkpoints needs torch, which this project does not '
+                          'require otherwise: pip install torch (the CPU build is enough)') from e
+    try:
+        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # torch raises UnpicklingError, RuntimeError, ... by cause
+        raise ValueError('{}: cannot read it as a weights-only PyTorch checkpoint '
+                         '(torch.load(weights_only=True) refuses pickled code): {}'.format(path, e)) from e
+    state = unwrap_state_dict(checkpoint)
+    not_tensors = sorted(k for k, v in state.items() if not torch.is_tensor(v))
+    if not_tensors:
+        raise ValueError('{}: values that are not tensors under key(s): {}'.format(path, ', '.join(not_tensors)))
+    return {k: (v.float() if v.dtype == torch.bfloat16 else v).detach().cpu().numpy()
+            for k, v in state.items()}

@@ -1,0 +1,42 @@
+"""Predict segmentation masks for images (PaddleSeg's tools/predict.py options).
+
+    python predict.py --config configs/mini/encnet_jpu_r50_mini_64x64_300.yml \
+        --model_path output/mini/best_model/model.pdparams \
+        --image_path data/mini_ade20k/images/validation --save_dir output/mini/predict
+
+--image_path is an image, a folder (recursive) or a .txt list. Writes
+save_dir/pseudo_color_prediction/<name>.png (palette mask) and
+save_dir/added_prediction/<name>.png (overlay), names relative to the input folder.
+"""
+import argparse
+import sys
+
+
+def parse_args(argv=None):
+    from paddleseg_fastfcn.core.inference import add_inference_args
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--config', required=True, help='YAML config file')
+    p.add_argument('--model_path', required=True, help='model.pdparams')
+    p.add_argument('--image_path', required=True, help='image file, folder or .txt list')
+    p.add_argument('--save_dir', default='output/result', help='output folder')
+    p.add_argument('--opts', nargs='+', default=None, metavar='KEY=VALUE', help='config overrides')
+    add_inference_args(p, '--aug_pred')
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from paddleseg_fastfcn.core.predict import predict_from_config
+    try:
+        predict_from_config(args.config, args.model_path, args.image_path, save_dir=args.save_dir,
+                            opts=args.opts, aug=args.aug, scales=args.scales,
+                            flip_horizontal=args.flip_horizontal, is_slide=args.is_slide,
+                            crop_size=args.crop_size, stride=args.stride)
+    except (ValueError, FileNotFoundError) as e:
+        print('error: {}: {}'.format(type(e).__name__, e), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,93 @@
+import os
+import random
+
+import numpy as np
+import paddle
+import pytest
+
+from paddleseg_fastfcn.core import checkpoint as ckpt
+
+
+def _model_and_optimizer():
+    # Optimizer state is keyed by generated parameter names: build each copy in a
+    # fresh name scope, as core.train does.
+    with paddle.utils.unique_name.guard():
+        return _build_and_step()
+
+
+def _build_and_step():
+    model = paddle.nn.Sequential(paddle.nn.Linear(4, 3), paddle.nn.BatchNorm1D(3))
+    scheduler = paddle.optimizer.lr.PolynomialDecay(0.1, decay_steps=10, power=0.9)
+    optimizer = paddle.optimizer.Momentum(learning_rate=scheduler, momentum=0.9,
+                                          parameters=model.parameters())
+    model(paddle.rand([5, 4])).mean().backward()
+    optimizer.step()
+    optimizer.clear_grad()
+    scheduler.step()
+    return model, optimizer
+
+
+def test_roundtrip_restores_model_optimizer_scheduler_and_rng(tmp_path):
+    model, optimizer = _model_and_optimizer()
+    random.seed(1), np.random.seed(2), paddle.seed(3)
+    path = ckpt.save_checkpoint(str(tmp_path), 'iter_1', model, optimizer, {'iter': 1, 'seed': 9})
+    expected_draws = (random.random(), np.random.rand(), float(paddle.rand([1])))
+
+    fresh, fresh_opt = _model_and_optimizer()
+    state = ckpt.load_checkpoint(path, fresh, fresh_opt)
+    assert state['iter'] == 1 and state['seed'] == 9
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(fresh.state_dict()[key].numpy(), value.numpy())
+    assert fresh_opt.get_lr() == optimizer.get_lr()
+    ckpt.set_rng_states(state['rng'])
+    assert (random.random(), np.random.rand(), float(paddle.rand([1]))) == expected_draws
+
+
+def _raise_on_optimizer_file(real_save):
+    def save(obj, path, *args, **kwargs):
+        if path.endswith(ckpt.OPTIMIZER_FILE):
+            raise OSError('disk full (injected)')
+        return real_save(obj, path, *args, **kwargs)
+    return save
+
+
+def test_failure_while_saving_leaves_previous_checkpoints_intact(tmp_path, monkeypatch):
+    model, optimizer = _model_and_optimizer()
+    save_dir = str(tmp_path)
+    ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, {'iter': 1})
+    before = {f: open(os.path.join(save_dir, 'iter_1', f), 'rb').read()
+              for f in os.listdir(os.path.join(save_dir, 'iter_1'))}
+
+    monkeypatch.setattr(ckpt.paddle, 'save', _raise_on_optimizer_file(paddle.save))
+    with pytest.raises(OSError, match='injected'):
+        ckpt.save_checkpoint(save_dir, 'iter_2', model, optimizer, {'iter': 2})
+    # Re-saving an existing name fails the same way and must not touch it either.
+    with pytest.raises(OSError, match='injected'):
+        ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, {'iter': 99})
+
+    assert sorted(os.listdir(save_dir)) == ['iter_1']  # no iter_2, no temp dirs left
+    after = {f: open(os.path.join(save_dir, 'iter_1', f), 'rb').read()
+             for f in os.listdir(os.path.join(save_dir, 'iter_1'))}
+    assert after == before
+    monkeypatch.undo()
+    fresh, fresh_opt = _model_and_optimizer()
+    assert ckpt.load_checkpoint(os.path.join(save_dir, 'iter_1'), fresh, fresh_opt)['iter'] == 1
+
+
+def test_overwriting_a_checkpoint_replaces_it_whole(tmp_path):
+    model, optimizer = _model_and_optimizer()
+    ckpt.save_checkpoint(str(tmp_path), 'best_model', model, optimizer, {'iter': 1},
+                         score={'miou': 0.1})
+    ckpt.save_checkpoint(str(tmp_path), 'best_model', model, optimizer, {'iter': 2},
+                         score={'miou': 0.2})
+    assert sorted(os.listdir(tmp_path)) == ['best_model']
+    assert '0.2' in open(os.path.join(tmp_path, 'best_model', ckpt.SCORE_FILE)).read()
+
+
+def test_prune_keeps_the_newest(tmp_path):
+    model, optimizer = _model_and_optimizer()
+    for it in (2, 10, 4, 6):
+        ckpt.save_checkpoint(str(tmp_path), 'iter_{}'.format(it), model, optimizer, {'iter': it})
+    os.makedirs(tmp_path / 'best_model')
+    ckpt.prune_checkpoints(str(tmp_path), 2)
+    assert sorted(os.listdir(tmp_path)) == ['best_model', 'iter_10', 'iter_6']

@@ -1,0 +1,101 @@
+import numpy as np
+import paddle
+import pytest
+
+from paddleseg_fastfcn.core.inference import (aug_infer_logits, predict_logits, resolve_options,
+                                              reverse_transform, slide_inference)
+from paddleseg_fastfcn.models.layers.resize import resize_align_corners
+
+
+class ConvModel(paddle.nn.Layer):
+    """A single conv returning ``[logits]`` like a segmentor in eval mode."""
+
+    def __init__(self, kernel_size=(1, 1), num_classes=4):
+        super().__init__()
+        pad = (kernel_size[0] // 2, kernel_size[1] // 2)
+        self.conv = paddle.nn.Conv2D(3, num_classes, kernel_size, padding=pad)
+
+    def forward(self, x):
+        return [self.conv(x)]
+
+
+@pytest.fixture()
+def image():
+    paddle.seed(0)
+    return paddle.rand([1, 3, 23, 37])
+
+
+def test_sliding_window_equals_whole_image_for_pointwise_model(image):
+    model = ConvModel()
+    model.eval()
+    whole = model(image)[0].numpy()
+    # windows overlap unevenly and the last row / column is shifted back to the border
+    slid = slide_inference(model, image, crop_size=(16, 10), stride=(9, 7)).numpy()
+    np.testing.assert_allclose(slid, whole, rtol=1e-5, atol=1e-5)
+
+
+def test_sliding_window_on_image_smaller_than_window(image):
+    model = ConvModel()
+    model.eval()
+    np.testing.assert_allclose(slide_inference(model, image, (64, 64), (32, 32)).numpy(),
+                               model(image)[0].numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_stride_larger_than_window_rejected(image):
+    with pytest.raises(ValueError, match='stride'):
+        slide_inference(ConvModel(), image, crop_size=(8, 8), stride=(9, 8))
+
+
+def test_flip_adds_mirrored_model(image):
+    # A horizontally asymmetric kernel: flip(model(flip(x))) is the conv with the
+    # mirrored kernel, so the flip-augmented logits are the conv with k + mirror(k).
+    model = ConvModel(kernel_size=(1, 3))
+    model.eval()
+    got = aug_infer_logits(model, image, scales=1.0, flip_horizontal=True).numpy()
+    w = model.conv.weight.numpy()
+    mirrored = paddle.nn.functional.conv2d(image, paddle.to_tensor(w[..., ::-1].copy()),
+                                           model.conv.bias, padding=(0, 1))
+    expected = model(image)[0].numpy() + mirrored.numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_multi_scale_sums_resized_passes(image):
+    model = ConvModel()
+    model.eval()
+    got = aug_infer_logits(model, image, scales=[0.5, 1.0]).numpy()
+    h, w = image.shape[-2:]
+    half = [int(h * 0.5 + 0.5), int(w * 0.5 + 0.5)]
+    small = resize_align_corners(model(resize_align_corners(image, half))[0], [h, w])
+    np.testing.assert_allclose(got, small.numpy() + model(image)[0].numpy(), rtol=1e-5, atol=1e-5)
+    # a 1x1 conv commutes with bilinear resizing (its weights sum to one per pixel)
+    np.testing.assert_allclose(
+        small.numpy(), model(resize_align_corners(resize_align_corners(image, half), [h, w]))[0].numpy(),
+        rtol=1e-4, atol=1e-4)
+
+
+def test_reverse_transform_undoes_resize_and_padding():
+    logit = paddle.rand([1, 2, 40, 40])
+    # record order as PaddleSeg writes it: shape *before* each transform
+    out = reverse_transform(logit, [('resize', (10, 20)), ('padding', (30, 36))])
+    assert out.shape == [1, 2, 10, 20]
+    np.testing.assert_allclose(out.numpy(), resize_align_corners(logit[:, :, :30, :36], [10, 20]).numpy(),
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match='rotate'):
+        reverse_transform(logit, [('rotate', (3, 3))])
+
+
+def test_predict_logits_runs_without_grad(image):
+    model = ConvModel()
+    model.eval()
+    out = predict_logits(model, image, is_slide=True, crop_size=(16, 16), stride=(8, 8))
+    assert out.shape == [1, 4, 23, 37] and out.stop_gradient
+
+
+def test_resolve_options_cli_over_test_config():
+    cfg = {'is_slide': True, 'crop_size': [480, 480], 'stride': [320, 320], 'scales': [0.5, 1.0]}
+    opts = resolve_options(cfg)
+    assert opts['is_slide'] and opts['crop_size'] == [480, 480] and not opts['aug']
+    opts = resolve_options(cfg, aug=True, scales=[1.0, 1.5], crop_size=[64, 64])
+    assert opts['aug'] and opts['scales'] == [1.0, 1.5] and opts['crop_size'] == [64, 64]
+    with pytest.raises(ValueError, match='--crop_size'):
+        resolve_options({}, is_slide=True)

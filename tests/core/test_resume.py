@@ -1,0 +1,80 @@
+"""--resume_model continues exactly: N iterations + resume for N more == 2N straight."""
+import os
+import re
+
+import numpy as np
+import paddle
+import pytest
+
+from paddleseg_fastfcn.core.train import train
+
+from tests.core.train_helpers import write_config
+
+
+def _load(path):
+    return paddle.load(path)
+
+
+def test_resume_gives_the_same_parameters_as_a_straight_run(tmp_path):
+    config = write_config(tmp_path)
+    straight = str(tmp_path / 'straight')
+    # 3 iterations per epoch: the resumed half crosses an epoch boundary.
+    train(config, save_dir=straight, iters=4, save_interval=2, log_iters=1, seed=7,
+          keep_checkpoint_max=5)
+    resumed = str(tmp_path / 'resumed')
+    result = train(config, save_dir=resumed, iters=4, save_interval=2, log_iters=1,
+                   seed=123, resume_model=os.path.join(straight, 'iter_2'))
+    assert result['iter'] == 4
+    assert sorted(os.listdir(resumed)) == ['iter_4', 'train.log']
+
+    want = _load(os.path.join(straight, 'iter_4', 'model.pdparams'))
+    got = _load(os.path.join(resumed, 'iter_4', 'model.pdparams'))
+    assert set(want) == set(got)
+    moved = 0
+    start = _load(os.path.join(straight, 'iter_2', 'model.pdparams'))
+    for key in want:
+        # Same ops in the same order on CPU: bit-identical is expected (tolerance 0).
+        np.testing.assert_array_equal(got[key].numpy(), want[key].numpy(), err_msg=key)
+        moved += int(not np.array_equal(start[key].numpy(), want[key].numpy()))
+    assert moved > len(want) // 2  # iterations 3-4 really changed the model
+
+    want_opt = _load(os.path.join(straight, 'iter_4', 'model.pdopt'))
+    got_opt = _load(os.path.join(resumed, 'iter_4', 'model.pdopt'))
+    assert want_opt['LR_Scheduler'] == got_opt['LR_Scheduler']
+    for key, value in want_opt.items():
+        if key != 'LR_Scheduler':
+            np.testing.assert_array_equal(got_opt[key].numpy(), value.numpy(), err_msg=key)
+
+    with open(os.path.join(resumed, 'train.log')) as f:
+        log = f.read()
+    assert 'resumed from' in log and 'iter: 3/4' in log and 'iter: 1/4' not in log
+
+
+def test_resume_from_missing_directory_names_the_path(tmp_path):
+    config = write_config(tmp_path)
+    missing = str(tmp_path / 'no_such_run' / 'iter_10')
+    with pytest.raises(FileNotFoundError, match='no_such_run/iter_10'):
+        train(config, save_dir=str(tmp_path / 'out'), iters=2, resume_model=missing, seed=1)
+
+
+def test_resume_from_incomplete_checkpoint_names_the_missing_file(tmp_path):
+    config = write_config(tmp_path)
+    out = str(tmp_path / 'out')
+    train(config, save_dir=out, iters=1, save_interval=1, seed=1)
+    os.remove(os.path.join(out, 'iter_1', 'model.pdopt'))
+    with pytest.raises(FileNotFoundError, match=r'iter_1.*model\.pdopt'):
+        train(config, save_dir=out, iters=2, resume_model=os.path.join(out, 'iter_1'), seed=1)
+
+
+def test_resume_with_more_iters_continues_the_longer_lr_schedule(tmp_path):
+    config = write_config(tmp_path, lr=0.01)
+    out = str(tmp_path / 'out')
+    train(config, save_dir=out, iters=1, save_interval=1, seed=1)
+    train(config, save_dir=out, iters=3, save_interval=3, log_iters=1,
+          resume_model=os.path.join(out, 'iter_1'))
+    with open(os.path.join(out, 'train.log')) as f:
+        lrs = [float(m) for m in re.findall(r'iter: [23]/3, .*?lr: ([\d.e-]+),', f.read())]
+    # PolynomialDecay(0.01, decay_steps=3, power=0.9) at steps 1 and 2, not the
+    # finished 1-iteration schedule's 0.
+    expected = [0.01 * (1 - step / 3) ** 0.9 for step in (1, 2)]
+    np.testing.assert_allclose(lrs, expected, rtol=1e-5)

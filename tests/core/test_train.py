@@ -1,0 +1,113 @@
+import json
+import os
+import pickle
+import re
+
+import cv2
+import numpy as np
+import paddle
+import pytest
+
+from paddleseg_fastfcn.core.builder import ConfigError
+from paddleseg_fastfcn.core.train import train
+
+from tests.core.train_helpers import write_config
+
+LOG_LINE = re.compile(
+    r'\[TRAIN\] epoch: (\d+), iter: (\d+)/4, loss: ([\d.]+), main: ([\d.]+), aux: ([\d.]+), '
+    r'se: ([\d.]+), lr: [\d.e-]+, batch_cost: [\d.]+, reader_cost: [\d.]+, '
+    r'ips: [\d.]+ samples/sec, ETA: \d\d:\d\d:\d\d')
+
+
+def test_logs_terms_keeps_checkpoints_and_best_model(tmp_path, capsys):
+    config = write_config(tmp_path)
+    out = str(tmp_path / 'out')
+    result = train(config, save_dir=out, iters=4, save_interval=2, log_iters=2,
+                   keep_checkpoint_max=1, do_eval=True, use_vdl=True, seed=3)
+
+    with open(os.path.join(out, 'train.log')) as f:
+        log = f.read()
+    lines = [LOG_LINE.search(line) for line in log.splitlines() if '[TRAIN]' in line]
+    assert [int(m.group(2)) for m in lines] == [2, 4]
+    assert [int(m.group(1)) for m in lines] == [1, 2]  # 3 iterations per epoch
+    for m in lines:  # the named terms add up to the total
+        assert abs(float(m.group(3)) - sum(float(m.group(i)) for i in (4, 5, 6))) < 1e-4
+    assert '[TRAIN]' in capsys.readouterr().out
+    assert result['loss'] == pytest.approx(float(lines[-1].group(3)), abs=1e-5)
+
+    # keep_checkpoint_max=1: iter_2 was removed once iter_4 was written.
+    assert sorted(os.listdir(out)) == ['best_model', 'iter_4', 'train.log', 'vdl']
+    assert sorted(os.listdir(os.path.join(out, 'iter_4'))) == [
+        'model.pdopt', 'model.pdparams', 'train_state.pkl']
+    with open(os.path.join(out, 'iter_4', 'train_state.pkl'), 'rb') as f:
+        state = pickle.load(f)
+    assert (state['iter'], state['epoch'], state['seed']) == (4, 2, 3)
+    assert set(state['rng']) >= {'python', 'numpy', 'paddle'}
+
+    with open(os.path.join(out, 'best_model', 'score.json')) as f:
+        score = json.load(f)
+    eval_lines = re.findall(r'\[EVAL\] iter: (\d+), mIoU: ([\d.]+)', log)
+    assert [int(i) for i, _ in eval_lines] == [2, 4]
+    best_iter, best_miou = max(((int(i), float(m)) for i, m in eval_lines), key=lambda t: t[1])
+    assert score['iter'] == best_iter and score['miou'] == pytest.approx(best_miou, abs=1e-4)
+    assert result['best_miou'] == pytest.approx(score['miou'])
+    assert os.listdir(os.path.join(out, 'vdl'))
+
+
+def test_nan_loss_stops_naming_the_iteration_and_keeps_last_checkpoint(tmp_path):
+    config = write_config(tmp_path, lr=1e30)  # diverges within a few iterations
+    out = str(tmp_path / 'out')
+    with pytest.raises(FloatingPointError, match=r'non-finite loss at iteration \d+: main=') as e:
+        train(config, save_dir=out, iters=4, save_interval=1, log_iters=1, seed=1)
+    bad_iter = int(re.search(r'iteration (\d+)', str(e.value)).group(1))
+    assert bad_iter > 1
+    assert sorted(os.listdir(out)) == sorted(
+        ['train.log'] + ['iter_{}'.format(i) for i in range(max(1, bad_iter - 5), bad_iter)])
+    last = os.path.join(out, 'iter_{}'.format(bad_iter - 1))
+    with open(os.path.join(last, 'train_state.pkl'), 'rb') as f:
+        assert pickle.load(f)['iter'] == bad_iter - 1
+    assert paddle.load(os.path.join(last, 'model.pdparams'))
+
+
+def test_unknown_opts_key_is_a_config_error_naming_it(tmp_path):
+    config = write_config(tmp_path)
+    with pytest.raises(ConfigError, match='itres'):
+        train(config, save_dir=str(tmp_path / 'out'), opts=['itres=5'])
+    assert not os.path.exists(tmp_path / 'out' / 'iter_1')
+
+
+def test_loss_types_must_match_model_outputs(tmp_path):
+    config = write_config(tmp_path)
+    text = open(config).read().replace('coef: [1, 0.4, 0.2]', 'coef: [1, 0.4]').replace(
+        '    - type: SemanticEncodingLoss\n', '')
+    open(config, 'w').write(text)
+    with pytest.raises(ValueError, match='returns 3 outputs .* loss has 2 types'):
+        train(config, save_dir=str(tmp_path / 'out'), iters=1, seed=1)
+
+
+def test_fp16_on_cpu_is_refused_before_building(tmp_path):
+    with pytest.raises(ValueError, match='--precision fp16 needs --device gpu'):
+        train(write_config(tmp_path), save_dir=str(tmp_path / 'out'), precision='fp16')
+
+
+def test_worker_processes_do_not_change_the_data_or_the_result(tmp_path):
+    # Augmentation is seeded per (seed, epoch, sample), not per worker process.
+    config = write_config(tmp_path)
+    results = []
+    for workers in (0, 2):
+        out = str(tmp_path / 'w{}'.format(workers))
+        train(config, save_dir=out, iters=2, save_interval=2, num_workers=workers, seed=11)
+        results.append(paddle.load(os.path.join(out, 'iter_2', 'model.pdparams')))
+    for key, value in results[0].items():
+        np.testing.assert_array_equal(results[1][key].numpy(), value.numpy(), err_msg=key)
+
+
+def test_out_of_range_label_names_the_file_and_value(tmp_path):
+    config = write_config(tmp_path)
+    label_path = tmp_path / 'data' / 'labels' / 'im3.png'
+    label = cv2.imread(str(label_path), cv2.IMREAD_GRAYSCALE)
+    label[5, 5] = 7
+    cv2.imwrite(str(label_path), label)
+    # batch 6 = the whole set, so the bad sample is in the first batch.
+    with pytest.raises(ValueError, match=r'im3\.png.*\[7\]'):
+        train(config, save_dir=str(tmp_path / 'out'), iters=1, batch_size=6, seed=1)

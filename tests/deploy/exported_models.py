@@ -1,0 +1,97 @@
+"""Small FastFCN models (DeepStemResNet50 + JPU + Enc / PSP / ASPP head) built from a
+YAML through the project's builder, with non-trivial BN statistics, saved as
+``.pdparams`` so export.py runs exactly as a user would run it."""
+import os
+
+import numpy as np
+import paddle
+import yaml
+
+from paddleseg_fastfcn.core.builder import build_model, load_config
+
+NUM_CLASSES = 5
+JPU_WIDTH = 32  # JPU output = 4 * width channels; small keeps CI fast
+HEADS = {
+    'enc': {'type': 'EncHead', 'channels': 32, 'num_codes': 8, 'use_se_loss': True},
+    'psp': {'type': 'PSPHead', 'channels': 32},
+    'aspp': {'type': 'ASPPHead', 'channels': 32, 'atrous_rates': [2, 4, 6]},
+}
+
+
+def write_config(path, head, val_transforms=None):
+    """A training YAML for FastFCNSegmentor with ``head`` ('enc' | 'psp' | 'aspp')."""
+    dataset = {'type': 'Dataset', 'dataset_root': '.', 'num_classes': NUM_CLASSES,
+               'transforms': [{'type': 'Normalize'}]}
+    head_cfg = dict(HEADS[head], num_classes=NUM_CLASSES, in_channels=4 * JPU_WIDTH)
+    cfg = {
+        'batch_size': 2, 'iters': 10,
+        'train_dataset': dict(dataset, train_path='train.txt', mode='train',
+                              transforms=[{'type': 'RandomHorizontalFlip'}, {'type': 'Normalize'}]),
+        'val_dataset': dict(dataset, val_path='val.txt', mode='val',
+                            transforms=val_transforms or [{'type': 'Normalize'}]),
+        'optimizer': {'type': 'SGD', 'momentum': 0.9, 'weight_decay': 1.0e-4},
+        'lr_scheduler': {'type': 'PolynomialDecay', 'learning_rate': 0.01, 'power': 0.9, 'end_lr': 0},
+        'loss': {'types': [{'type': 'SegCrossEntropyLoss'}], 'coef': [1]},
+        'model': {
+            'type': 'FastFCNSegmentor', 'num_classes': NUM_CLASSES,
+            'backbone': {'type': 'DeepStemResNet50', 'output_stride': 32},
+            'neck': {'type': 'JointPyramidUpsampling', 'in_channels': [512, 1024, 2048],
+                     'width': JPU_WIDTH},
+            'head': head_cfg,
+        },
+    }
+    with open(path, 'w', encoding='utf-8') as f:
+        yaml.safe_dump(cfg, f, sort_keys=False)
+    return path
+
+
+def randomize_norm_statistics(model, seed=0):
+    """Give every BN layer non-trivial running statistics (eval BN is not identity)."""
+    rng = np.random.RandomState(seed)
+    for layer in model.sublayers():
+        if isinstance(layer, (paddle.nn.BatchNorm1D, paddle.nn.BatchNorm2D)):
+            n = layer._mean.shape[0]
+            layer._mean.set_value(rng.normal(0, 0.1, n).astype('float32'))
+            layer._variance.set_value(rng.uniform(0.5, 1.5, n).astype('float32'))
+            layer.weight.set_value(rng.uniform(0.5, 1.5, n).astype('float32'))
+            layer.bias.set_value(rng.normal(0, 0.1, n).astype('float32'))
+
+
+def scale_classifier(model, target=5.0, seed=0):
+    """Scale the head's classifier so that logits peak near ``target``.
+
+    Random ResNet-50 weights with random BN statistics give logits of 20-40,
+    where float32 rounding alone differs by ~1e-4 between kernels; a trained
+    model's logits are a few units, which is what the 1e-4 tolerance assumes.
+    """
+    classifiers = [l for l in model.head.sublayers()
+                   if isinstance(l, paddle.nn.Conv2D) and l._out_channels == NUM_CLASSES]
+    conv = classifiers[-1]
+    probe = np.random.RandomState(seed).rand(1, 3, 64, 64).astype('float32')
+    peak = float(np.abs(dygraph_logits(model, probe)).max())
+    conv.weight.set_value(conv.weight.numpy() * (target / peak))
+    conv.bias.set_value(conv.bias.numpy() * (target / peak))
+
+
+def make_trained_like_model(work_dir, head, val_transforms=None):
+    """Config + weights of one model in ``work_dir``.
+
+    Returns:
+        tuple: ``(config path, weights path, eval-mode dygraph model)``.
+    """
+    os.makedirs(work_dir, exist_ok=True)
+    config = write_config(os.path.join(work_dir, head + '.yml'), head, val_transforms)
+    paddle.seed(0)
+    model = build_model(load_config(config))
+    randomize_norm_statistics(model)
+    model.eval()
+    scale_classifier(model)
+    weights = os.path.join(work_dir, head + '.pdparams')
+    paddle.save(model.state_dict(), weights)
+    return config, weights, model
+
+
+def dygraph_logits(model, batch):
+    """Eval logits ``[N, C, H, W]`` of ``batch`` (numpy) as numpy."""
+    with paddle.no_grad():
+        return model(paddle.to_tensor(batch))[0].numpy()

@@ -1,0 +1,180 @@
+"""deploy/python/infer.py on an exported EncNet+JPU model: masks equal dygraph's argmax
+for mixed-size folders, oneDNN on / off, batch 1 / 2, Paddle Inference and ONNX Runtime."""
+import os
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import paddle
+import pytest
+import yaml
+from PIL import Image
+
+from paddleseg_fastfcn.core.export import export_model
+from paddleseg_fastfcn.core.onnx_export import export_onnx
+from paddleseg_fastfcn.deploy.config import DeployConfigError
+from paddleseg_fastfcn.deploy.infer import main
+from paddleseg_fastfcn.deploy.paddle_predictor import DeployArgumentError
+from tests.deploy.exported_models import dygraph_logits, make_trained_like_model
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# (relative path, H, W): a same-size pair first, then a mixed-size pair.
+IMAGES = [('a.png', 64, 64), ('b.png', 64, 64), ('c.jpg', 96, 80), ('sub/d.png', 72, 64)]
+
+
+@pytest.fixture(scope='module')
+def exported(tmp_path_factory):
+    """(dygraph model, export dir with argmax model + ONNX, image folder)."""
+    work = tmp_path_factory.mktemp('deploy')
+    config, weights, model = make_trained_like_model(str(work), 'enc')
+    save_dir = str(work / 'export')
+    export_model(config, weights, save_dir, output_op='argmax')
+    export_onnx(save_dir)
+    rng = np.random.RandomState(0)
+    image_dir = work / 'images'
+    for name, h, w in IMAGES:
+        path = image_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Smooth images: JPEG keeps them close to what was written.
+        img = cv2.resize(rng.randint(0, 256, (8, 8, 3)).astype('uint8'), (w, h))
+        cv2.imwrite(str(path), img)
+    return model, save_dir, str(image_dir)
+
+
+def expected_mask(model, image_file):
+    """Dygraph argmax of the image normalised as PaddleSeg's Normalize (RGB, mean/std 0.5)."""
+    rgb = cv2.cvtColor(cv2.imread(image_file), cv2.COLOR_BGR2RGB).astype('float32')
+    x = ((rgb / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None]
+    logits = dygraph_logits(model, x.astype('float32'))
+    top2 = np.sort(logits, axis=1)[:, -2:]
+    decided = (top2[0, 1] - top2[0, 0]) > 2e-4
+    return logits[0].argmax(0), decided
+
+
+def assert_masks_match_dygraph(model, image_dir, out_dir):
+    for name, h, w in IMAGES:
+        mask_file = os.path.join(out_dir, os.path.splitext(name)[0] + '.png')
+        assert os.path.isfile(mask_file), mask_file
+        mask = np.array(Image.open(mask_file))
+        assert mask.shape == (h, w)
+        expected, decided = expected_mask(model, os.path.join(image_dir, name))
+        assert decided.mean() > 0.99
+        np.testing.assert_array_equal(mask[decided], expected[decided], err_msg=name)
+
+
+def infer_args(save_dir, image_path, out_dir, *extra):
+    return ['--config', os.path.join(save_dir, 'deploy.yaml'), '--image_path', image_path,
+            '--save_dir', out_dir, '--cpu_threads', '1', '--print_detail', 'False'] + list(extra)
+
+
+@pytest.mark.parametrize('enable_mkldnn', ['True', 'False'])
+@pytest.mark.parametrize('batch_size', ['1', '2'])
+def test_folder_of_mixed_sizes_gives_one_correct_mask_per_image(exported, tmp_path, enable_mkldnn, batch_size):
+    model, save_dir, image_dir = exported
+    out_dir = str(tmp_path / 'masks')
+    written = main(infer_args(save_dir, image_dir, out_dir,
+                              '--enable_mkldnn', enable_mkldnn, '--batch_size', batch_size))
+    assert len(written) == len(IMAGES)
+    assert_masks_match_dygraph(model, image_dir, out_dir)
+
+
+def test_onnxruntime_backend(exported, tmp_path):
+    model, save_dir, image_dir = exported
+    out_dir = str(tmp_path / 'masks')
+    main(infer_args(save_dir, image_dir, out_dir, '--backend', 'onnxruntime', '--batch_size', '2'))
+    assert_masks_match_dygraph(model, image_dir, out_dir)
+
+
+def test_cli_script_with_image_list_and_benchmark(exported, tmp_path):
+    _, save_dir, image_dir = exported
+    image_list = tmp_path / 'list.txt'
+    image_list.write_text('{} ignored_label.png\n{}\n'.format(
+        os.path.join(image_dir, 'a.png'), os.path.join(image_dir, 'c.jpg')))
+    out_dir = str(tmp_path / 'masks')
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO, 'deploy', 'python', 'infer.py')]
+        + infer_args(save_dir, str(image_list), out_dir, '--benchmark', 'True', '--enable_mkldnn', 'True'),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert sorted(os.listdir(out_dir)) == ['a.png', 'c.png']
+    for stage in ('preprocess', 'inference', 'postprocess'):
+        assert '{}: '.format(stage) in proc.stdout and 'ms/image' in proc.stdout
+    assert 'images/s' in proc.stdout
+
+
+def write_variant_yaml(save_dir, name, **changes):
+    """A copy of deploy.yaml next to the model files with ``changes`` applied."""
+    with open(os.path.join(save_dir, 'deploy.yaml'), encoding='utf-8') as f:
+        dic = yaml.safe_load(f)
+    dic['Deploy'].update(changes)
+    for key in [k for k, v in changes.items() if v is None]:
+        del dic['Deploy'][key]
+    path = os.path.join(save_dir, name)
+    with open(path, 'w', encoding='utf-8') as f:
+        yaml.safe_dump(dic, f)
+    return path
+
+
+def test_resize_transform_is_undone_on_the_mask(exported, tmp_path):
+    _, save_dir, image_dir = exported
+    cfg = write_variant_yaml(save_dir, 'deploy_resize.yaml', transforms=[
+        {'type': 'Resize', 'target_size': [64, 64]}, {'type': 'Normalize'}])
+    out_dir = str(tmp_path / 'masks')
+    main(['--config', cfg, '--image_path', os.path.join(image_dir, 'c.jpg'), '--save_dir', out_dir])
+    assert np.array(Image.open(os.path.join(out_dir, 'c.png'))).shape == (96, 80)
+
+
+def test_missing_deploy_yaml(tmp_path, exported):
+    _, _, image_dir = exported
+    with pytest.raises(DeployConfigError, match='deploy.yaml not found'):
+        main(['--config', str(tmp_path / 'deploy.yaml'), '--image_path', image_dir])
+
+
+def test_missing_model_file(exported, tmp_path):
+    _, save_dir, image_dir = exported
+    variant = str(tmp_path / 'export')
+    shutil.copytree(save_dir, variant)
+    os.remove(os.path.join(variant, 'model.pdiparams'))
+    with pytest.raises(DeployConfigError, match='model.pdiparams which does not exist'):
+        main(infer_args(variant, image_dir, str(tmp_path / 'masks')))
+    no_onnx = write_variant_yaml(save_dir, 'deploy_no_onnx.yaml', onnx_model=None)
+    with pytest.raises(DeployConfigError, match='onnx_model'):
+        main(['--config', no_onnx, '--image_path', image_dir, '--backend', 'onnxruntime'])
+
+
+def test_unreadable_image(exported, tmp_path):
+    _, save_dir, _ = exported
+    bad = tmp_path / 'broken.png'
+    bad.write_bytes(b'not an image')
+    with pytest.raises(ValueError, match='cannot read image .*broken.png'):
+        main(infer_args(save_dir, str(bad), str(tmp_path / 'masks')))
+    with pytest.raises(FileNotFoundError, match='--image_path not found'):
+        main(infer_args(save_dir, str(tmp_path / 'absent.png'), str(tmp_path / 'masks')))
+
+
+@pytest.mark.parametrize('extra,message', [
+    (['--precision', 'fp16'], 'not available with --device cpu'),
+    (['--precision', 'int8'], 'not available with --device cpu'),
+    (['--use_trt', 'True'], 'needs --device gpu'),
+    (['--backend', 'onnxruntime', '--precision', 'fp16'], 'fp32 ONNX graph only'),
+])
+def test_wrong_precision_or_device_for_cpu(exported, tmp_path, extra, message):
+    _, save_dir, image_dir = exported
+    with pytest.raises(DeployArgumentError, match=message):
+        main(infer_args(save_dir, image_dir, str(tmp_path / 'masks'), *extra))
+
+
+def test_unknown_precision_is_rejected_by_the_parser(exported, tmp_path, capsys):
+    _, save_dir, image_dir = exported
+    with pytest.raises(SystemExit):
+        main(infer_args(save_dir, image_dir, str(tmp_path / 'masks'), '--precision', 'fp64'))
+    assert "invalid choice: 'fp64'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(paddle.device.is_compiled_with_cuda(), reason='checks the CPU-only build message')
+def test_gpu_on_a_cpu_only_build(exported, tmp_path):
+    _, save_dir, image_dir = exported
+    with pytest.raises(DeployArgumentError, match='no CUDA support'):
+        main(infer_args(save_dir, image_dir, str(tmp_path / 'masks'), '--device', 'gpu'))

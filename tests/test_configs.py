@@ -1,0 +1,116 @@
+"""Every YAML under configs/ builds through PaddleSeg's Config + SegBuilder and runs.
+
+Bad configs fail with errors that name the offending type, key, file and line.
+"""
+import gc
+import glob
+import os
+from urllib.parse import urlparse
+
+import paddle
+import pytest
+from paddleseg.cvlibs import Config, SegBuilder
+
+import paddleseg_fastfcn  # noqa: F401  (registers components)
+from paddleseg_fastfcn.core.builder import build_model, load_config
+
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs')
+CONFIGS = sorted(p for p in glob.glob(os.path.join(CONFIG_DIR, '**', '*.yml'), recursive=True)
+                 if '_base_' not in os.path.relpath(p, CONFIG_DIR).split(os.sep))
+EXAMPLE = os.path.join(CONFIG_DIR, 'encnet', 'encnet_jpu_r50_ade20k_480x480_120e.yml')
+SIZE = 64
+
+
+def drop_url_weights(cfg):
+    """Tests never download: pretrained URLs (ResNet50_vd's ImageNet weights) become None."""
+    for section in (cfg.dic['model'], cfg.dic['model'].get('backbone') or {}):
+        if urlparse(str(section.get('pretrained'))).scheme in ('http', 'https'):
+            section['pretrained'] = None
+
+
+def test_configs_are_found():
+    names = {os.path.basename(p) for p in CONFIGS}
+    for head in ('encnet', 'psp', 'deeplabv3'):
+        for neck in ('jpu', 'os8'):
+            for backbone in ('r50', 'r101'):
+                for data in ('ade20k_480x480_120e', 'pcontext_480x480_80e', 'cityscapes_480x480_240e'):
+                    assert '{}_{}_{}_{}.yml'.format(head, neck, backbone, data) in names
+        assert '{}_jpu_r50vd_ade20k_480x480_120e.yml'.format(head) in names
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: os.path.relpath(p, CONFIG_DIR))
+def test_config_builds_and_predicts(path):
+    cfg = Config(path)
+    drop_url_weights(cfg)
+    builder = SegBuilder(cfg)
+    model = builder.model
+    num_classes = cfg.model_cfg.get('num_classes') or builder.train_dataset_class.NUM_CLASSES
+    model.eval()
+    with paddle.no_grad():
+        out = model(paddle.rand([1, 3, SIZE, SIZE]))
+    assert isinstance(out, (list, tuple)) and len(out) == 1
+    assert out[0].shape == [1, num_classes, SIZE, SIZE]
+    del model, out
+    gc.collect()
+
+
+@pytest.mark.parametrize('path, classes', [
+    (EXAMPLE, 150),
+    (os.path.join(CONFIG_DIR, 'psp', 'psp_os8_r101_pcontext_480x480_80e.yml'), 59),
+    (os.path.join(CONFIG_DIR, 'deeplabv3', 'deeplabv3_jpu_r50_cityscapes_480x480_240e.yml'), 19)])
+def test_recipe_values(path, classes):
+    cfg = Config(path)
+    dic = cfg.dic
+    assert dic['batch_size'] == 4
+    assert dic['model']['num_classes'] == dic['model']['head']['num_classes'] == classes
+    assert dic['model']['aux_head']['num_classes'] == classes
+    assert dic['optimizer']['momentum'] == 0.9 and dic['optimizer']['weight_decay'] == 1e-4
+    assert [(c['name'], c['lr_mult']) for c in dic['optimizer']['custom_cfg']] == [
+        ('backbone', 1.0), ('neck', 10.0), ('head', 10.0)]
+    assert dic['lr_scheduler']['power'] == 0.9
+    epochs, images, lr = {150: (120, 20210, 0.01), 59: (80, 4998, 0.001), 19: (240, 2975, 0.01)}[classes]
+    assert dic['iters'] == images // 16 * epochs
+    assert dic['lr_scheduler']['learning_rate'] == lr
+    assert cfg.test_config == {'is_slide': True, 'crop_size': [480, 480], 'stride': [320, 320]}
+    losses = [t['type'] for t in dic['loss']['types']]
+    if dic['model']['head']['type'] == 'EncHead':
+        assert losses == ['SegCrossEntropyLoss', 'SegCrossEntropyLoss', 'SemanticEncodingLoss']
+        assert dic['loss']['coef'] == [1, 0.2, 0.2]
+    else:
+        assert losses == ['SegCrossEntropyLoss', 'SegCrossEntropyLoss']
+        assert dic['loss']['coef'] == [1, 0.2]
+
+
+def test_os8_and_jpu_configs_differ_only_where_they_should():
+    jpu = Config(EXAMPLE).dic['model']
+    os8 = Config(EXAMPLE.replace('_jpu_', '_os8_')).dic['model']
+    assert jpu['backbone']['output_stride'] == 32 and jpu['neck']['type'] == 'JointPyramidUpsampling'
+    assert os8['backbone']['output_stride'] == 8 and 'neck' not in os8
+    assert jpu['head']['use_jpu'] is True and os8['head']['use_jpu'] is False
+
+
+def child_config(tmp_path, text, name='child.yml'):
+    path = tmp_path / name
+    path.write_text('_base_: {}\n{}'.format(EXAMPLE, text))
+    return str(path)
+
+
+def test_misspelled_model_type_is_named(tmp_path):
+    path = child_config(tmp_path, 'model:\n  backbone:\n    type: DeepStemResNet5O\n')
+    with pytest.raises(Exception, match='DeepStemResNet5O'):
+        build_model(load_config(path))
+    with pytest.raises(RuntimeError, match='DeepStemResNet5O'):
+        SegBuilder(Config(path)).model
+
+
+def test_unknown_component_argument_is_named(tmp_path):
+    path = child_config(tmp_path, 'model:\n  backbone:\n    outptu_stride: 8\n')
+    with pytest.raises(Exception, match='outptu_stride'):
+        build_model(load_config(path))
+
+
+def test_unknown_top_level_key_names_key_file_and_line(tmp_path):
+    path = child_config(tmp_path, 'batch_size: 2\niter: 10\n')
+    # Line 3: the _base_ line, batch_size, then the typo.
+    with pytest.raises(Exception, match=r"iter \(at {}:3\)".format(path.replace('.', r'\.'))):
+        load_config(path)

@@ -1,0 +1,51 @@
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import paddle
+from PIL import Image
+
+from paddleseg_fastfcn.core.builder import build_model, load_config
+from paddleseg_fastfcn.datasets.synthetic import draw_sample, write_dataset
+from tests.datasets.helpers import mini_dataset_section, write_config
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_predict_cli_gray_rgba_large_and_missing_model(tmp_path):
+    root = str(tmp_path / 'mini')
+    write_dataset(root, num_train=1, num_val=1, size=32)
+    cfg = write_config(tmp_path / 'fastscnn.yml', mini_dataset_section(root, 'train'),
+                       mini_dataset_section(root, 'val'))
+    paddle.seed(0)
+    weights = str(tmp_path / 'model.pdparams')
+    paddle.save(build_model(load_config(cfg)).state_dict(), weights)
+
+    images = tmp_path / 'images'
+    (images / 'sub').mkdir(parents=True)
+    rgb, _ = draw_sample(0, 'validation', 0, size=32)
+    cv2.imwrite(str(images / 'gray.png'), cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+    cv2.imwrite(str(images / 'sub' / 'rgba.png'),
+                np.dstack([rgb[:, :, ::-1], np.full((32, 32), 200, np.uint8)]))
+    large, _ = draw_sample(0, 'validation', 1, size=96)
+    cv2.imwrite(str(images / 'large.jpg'), large[:, :, ::-1][:, :80])  # 96x80, larger than the window
+
+    out = tmp_path / 'out'
+    res = subprocess.run([sys.executable, os.path.join(REPO, 'predict.py'), '--config', cfg,
+                          '--model_path', weights, '--image_path', str(images), '--save_dir', str(out),
+                          '--is_slide', '--crop_size', '48', '48', '--stride', '32', '32'],
+                         capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 0, res.stderr
+    expected = {'gray': (32, 32), os.path.join('sub', 'rgba'): (32, 32), 'large': (96, 80)}
+    for rel, shape in expected.items():
+        mask = Image.open(out / 'pseudo_color_prediction' / (rel + '.png'))
+        assert mask.mode == 'P' and np.asarray(mask).shape == shape
+        assert np.asarray(mask).max() < 5
+        assert cv2.imread(str(out / 'added_prediction' / (rel + '.png'))).shape == shape + (3,)
+
+    res = subprocess.run([sys.executable, os.path.join(REPO, 'predict.py'), '--config', cfg,
+                          '--model_path', str(tmp_path / 'none.pdparams'), '--image_path', str(images)],
+                         capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 1 and 'none.pdparams' in res.stderr

@@ -1,0 +1,51 @@
+"""train.py command line: a real run in a subprocess, bad input in-process."""
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+import train as train_cli
+from tests.core.train_helpers import write_config
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_cli_trains_and_writes_checkpoint(tmp_path):
+    config = write_config(tmp_path)
+    out = tmp_path / 'out'
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO, 'train.py'), '--config', config, '--save_dir', str(out),
+         '--iters', '2', '--batch_size', '2', '--learning_rate', '0.005', '--save_interval', '2',
+         '--log_iters', '1', '--seed', '5', '--num_workers', '0', '--keep_checkpoint_max', '2',
+         '--device', 'cpu', '--precision', 'fp32', '--opts', 'loss.coef=[1,0.3,0.1]'],
+        capture_output=True, text=True, timeout=300, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'iter: 2/2' in proc.stdout and 'lr: 0.005,' in proc.stdout
+    assert sorted(os.listdir(out / 'iter_2')) == [
+        'model.pdopt', 'model.pdparams', 'train_state.pkl']
+    assert 'iter: 1/2' in (out / 'train.log').read_text()
+
+
+@pytest.mark.parametrize('extra, message', [
+    (['--resume_model', '{tmp}/nowhere/iter_8'],
+     'checkpoint directory not found: .*nowhere/iter_8'),
+    (['--opts', 'itres=5'], "unknown top-level config key 'itres'"),
+    (['--device', 'gpu'], 'paddle is not compiled with CUDA'),
+    (['--precision', 'bf16'], '--precision bf16 needs --device gpu'),
+])
+def test_bad_input_exits_non_zero_with_a_clear_message(tmp_path, capsys, extra, message):
+    config = write_config(tmp_path)
+    argv = ['--config', config, '--save_dir', str(tmp_path / 'out'), '--iters', '1']
+    argv += [a.format(tmp=tmp_path) for a in extra]
+    assert train_cli.main(argv) == 1
+    assert re.search(message, capsys.readouterr().err)
+    assert not os.path.exists(tmp_path / 'out' / 'iter_1')
+
+
+def test_invalid_choice_is_rejected_by_the_parser(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        train_cli.parse_args(['--config', 'x.yml', '--amp_level', 'O3'])
+    assert e.value.code == 2
+    assert "invalid choice: 'O3'" in capsys.readouterr().err

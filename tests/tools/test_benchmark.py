@@ -1,0 +1,157 @@
+"""tools/benchmark.py: the quick mode runs every kind of row; the library's pieces measure what they claim.
+
+No timing assertions: times on a shared machine are not reproducible.
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import paddle
+import pytest
+
+from paddleseg_fastfcn.benchmark.cases import OWN_MODELS, select_cases
+from paddleseg_fastfcn.benchmark.flops import MacCounter, count_parameters
+from paddleseg_fastfcn.benchmark.memory import PeakRSS
+from paddleseg_fastfcn.benchmark.model_zoo import DEFAULT_CONFIG_DIR, build_benchmark_model, find_config
+from paddleseg_fastfcn.benchmark.targets import compare
+from paddleseg_fastfcn.benchmark.timing import time_repeats
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BASE = """\
+batch_size: 2
+iters: 10
+train_dataset: {type: ADE20K, dataset_root: data/ade, mode: train, transforms: [{type: Normalize}]}
+val_dataset: {type: ADE20K, dataset_root: data/ade, mode: val, transforms: [{type: Normalize}]}
+optimizer: {type: SGD, momentum: 0.9, weight_decay: 1.0e-4}
+lr_scheduler: {type: PolynomialDecay, learning_rate: 0.01, power: 0.9, end_lr: 0}
+loss:
+  types: [{type: SegCrossEntropyLoss}, {type: SegCrossEntropyLoss}, {type: SemanticEncodingLoss}]
+  coef: [1, 0.2, 0.2]
+"""
+ENC_JPU = """\
+_base_: base.yml
+model:
+  type: FastFCNSegmentor
+  backbone: {type: DeepStemResNet50, output_stride: 32}
+  neck: {type: JointPyramidUpsampling, in_channels: [512, 1024, 2048], width: 512}
+  head: {type: EncHead, num_classes: 150, in_channels: 2048}
+  aux_head: {type: FCNAuxHead, num_classes: 150, in_channels: 1024}
+"""
+
+
+def write_configs(root):
+    """An EncNet+JPU R50 config named as the benchmark expects (independent of configs/)."""
+    os.makedirs(root / 'encnet')
+    (root / 'encnet' / 'base.yml').write_text(BASE)
+    (root / 'encnet' / 'encnet_jpu_r50_ade20k_test.yml').write_text(ENC_JPU)
+    return root
+
+
+def test_select_cases_adds_export_for_deploy_and_rejects_unknown_names():
+    names = [c.name for c in select_cases(['deploy_onnxruntime'])]
+    assert names == ['export', 'deploy_onnxruntime']
+    with pytest.raises(ValueError, match='unknown case.*no_such_case'):
+        select_cases(['gemm', 'no_such_case'])
+
+
+def test_time_repeats_runs_warmup_then_repeats():
+    calls = []
+    timing = time_repeats(lambda: calls.append(1), warmup=2, repeats=3)
+    assert len(calls) == 5 and len(timing['times_s']) == 3
+    assert min(timing['times_s']) == timing['min_s'] <= timing['median_s']
+
+
+def test_peak_rss_sees_an_allocation_inside_the_block():
+    with PeakRSS() as mem:
+        block = np.ones(64 * 2 ** 20 // 8)  # 64 MiB, touched
+        block.sum()
+    assert mem.reset
+    assert mem.delta_mb >= 48
+
+
+def test_mac_counter_counts_conv_and_linear_multiply_adds():
+    model = paddle.nn.Sequential(paddle.nn.Conv2D(3, 8, 3, padding=1, groups=1),
+                                 paddle.nn.Conv2D(8, 8, 3, padding=1, groups=8),
+                                 paddle.nn.Flatten(), paddle.nn.Linear(8 * 16 * 16, 10))
+    with MacCounter(model) as counter:
+        model(paddle.ones([2, 3, 16, 16]))
+    expected = 2 * 16 * 16 * 8 * (3 * 9) + 2 * 16 * 16 * 8 * 9 + 2 * 10 * 8 * 16 * 16
+    assert counter.macs == expected
+    model(paddle.ones([2, 3, 16, 16]))  # hooks removed on exit
+    assert counter.macs == expected
+    assert count_parameters(model) == 8 * 3 * 9 + 8 + 8 * 9 + 8 + 8 * 16 * 16 * 10 + 10
+
+
+def test_compare_marks_targets_met_and_missed(tmp_path):
+    ok = lambda t, **kw: dict(status='ok', median_s=t, **kw)  # noqa: E731
+    results = {'enc_os8_r50': ok(3.0), 'enc_jpu_r50': ok(1.0), 'enc_os8_r101': ok(2.0), 'enc_jpu_r101': ok(1.0),
+               'train_paddleseg_fastfcn': {'status': 'error', 'error': 'boom'}, 'train_enc_jpu_r50': ok(1.0),
+               'gemm': ok(0.1, gflops=100.0),
+               'deploy_onnxruntime': ok(0.5, macs=10e9, max_abs_diff=1e-5, reference_max_abs=5.0),
+               'deploy_paddle_inference_onednn': ok(0.1, macs=10e9, max_abs_diff=0.5, reference_max_abs=5.0)}
+    rows = {r['comparison'].split(' (')[0]: r for r in compare(results, str(tmp_path))}
+    assert rows['EncNet+JPU R50 vs EncNet OS8 R50']['ratio'] == pytest.approx(3.0)
+    assert rows['EncNet+JPU R50 vs EncNet OS8 R50']['met'] is True
+    assert rows['EncNet+JPU R101 vs EncNet OS8 R101']['met'] is False
+    train = rows['Training step: EncNet+JPU R50 vs PaddleSeg 2.8 FastFCN']
+    assert train['ratio'] is None and train['met'] is None and 'train_paddleseg_fastfcn' in train['detail']
+    # The oneDNN row is faster but wrong, so the best correct backend is ONNX Runtime: 40 GFLOP/s of 100.
+    best = rows['Best deploy backend']
+    assert best['ratio'] == pytest.approx(0.4) and best['met'] is True and 'deploy_onnxruntime' in best['detail']
+    assert 'WRONG OUTPUT' in rows['Paddle Inference oneDNN on vs dygraph']['detail']
+
+
+def test_every_own_model_has_a_config_in_the_repo():
+    if not glob.glob(os.path.join(DEFAULT_CONFIG_DIR, '**', '*.yml'), recursive=True):
+        pytest.skip('configs/ holds no config yet')
+    for key in OWN_MODELS:
+        assert os.path.isfile(find_config(key))
+
+
+def test_own_model_follows_num_classes_option(tmp_path):
+    config_dir = write_configs(tmp_path / 'configs')
+    model, source = build_benchmark_model('enc_jpu_r50', 7, str(config_dir))
+    assert source.endswith('encnet_jpu_r50_ade20k_test.yml')
+    model.eval()
+    with paddle.no_grad():
+        assert list(model(paddle.ones([1, 3, 64, 64]))[0].shape) == [1, 7, 64, 64]
+    # PaddleSeg's FastFCN as shipped: dilated (output stride 8) backbone, lateral convs on.
+    paddleseg_model, _ = build_benchmark_model('paddleseg_fastfcn', 7)
+    paddleseg_model.eval()
+    with paddle.no_grad():
+        feats = paddleseg_model.backbone(paddle.ones([1, 3, 64, 64]))
+    assert list(feats[-1].shape[2:]) == [8, 8] and paddleseg_model.add_lateral
+
+
+@pytest.mark.slow
+def test_quick_run_prints_every_selected_row_and_writes_json(tmp_path):
+    config_dir = write_configs(tmp_path / 'configs')
+    json_path = tmp_path / 'bench.json'
+    cases = ['gemm', 'enc_jpu_r50', 'paddleseg_fastfcn', 'encoding_ours', 'encoding_paddleseg',
+             'deploy_onnxruntime', 'train_enc_jpu_r50']
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO, 'tools', 'benchmark.py'), '--quick', '--threads', '1',
+         '--num_classes', '5', '--config_dir', str(config_dir), '--json', str(json_path), '--cases'] + cases,
+        capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads(json_path.read_text())
+    assert [c['name'] for c in doc['case_list']] == [c.name for c in select_cases(cases)]
+    for name, result in doc['cases'].items():
+        assert result['status'] == 'ok', (name, result)
+        assert result['settings']['threads'] == 1 if name != 'gemm' else True
+    for name in ('enc_jpu_r50', 'paddleseg_fastfcn', 'deploy_onnxruntime'):
+        assert doc['cases'][name]['macs'] > 0 and doc['cases'][name]['params'] > 0
+        assert doc['cases'][name]['peak_rss_mb'] > 0
+    assert doc['cases']['enc_jpu_r50']['output_shape'] == [1, 5, 64, 64]
+    assert doc['cases']['deploy_onnxruntime']['max_abs_diff'] < 1e-3
+    assert doc['cases']['gemm']['gflops'] > 0
+    comparisons = {r['comparison'] for r in doc['comparisons']}
+    assert 'Encoding fwd+bwd time: ours vs PaddleSeg 2.8' in comparisons
+    memory_row = [r for r in doc['comparisons'] if r['comparison'].startswith('Encoding fwd+bwd peak memory')][0]
+    assert memory_row['agreement']['output']['max_abs_diff'] < 1e-3
+    for label in ('EncNet+JPU R50', 'PaddleSeg 2.8 FastFCN', 'ONNX Runtime', 'numpy fp32 GEMM', 'train step'):
+        assert label in proc.stdout
+    assert '| comparison (slow / fast) |' in proc.stdout

@@ -1,0 +1,95 @@
+"""tools/model_summary.py: exact hook counts on a known network, CLI on a YAML."""
+import json
+import os
+import subprocess
+import sys
+
+import paddle
+import paddle.nn as nn
+
+from paddleseg_fastfcn.core.builder import build_model, load_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, 'tools'))
+import model_summary  # noqa: E402
+
+
+class Tiny(nn.Layer):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2D(3, 4, 3, padding=1)
+        self.body = nn.Sequential(nn.Conv2D(4, 6, 3, stride=2, padding=2, dilation=2, groups=2), nn.ReLU())
+        self.fc = nn.Linear(6, 5)
+
+    def forward(self, x):
+        y = self.body(self.stem(x))                  # [1, 6, 4, 4]
+        return self.fc(y.mean(axis=[2, 3]))
+
+
+def test_counts_conv_and_linear_multiply_adds_exactly():
+    macs = model_summary.count_macs(Tiny(), [1, 3, 8, 8])
+    assert macs == {
+        'stem': (8 * 8 * 4) * (3 * 3 * 3),           # outputs x (in x kh x kw)
+        'body': (4 * 4 * 6) * ((4 // 2) * 3 * 3),    # grouped: in / groups per output
+        'fc': 5 * 6,
+    }
+
+
+def test_hooks_are_removed_after_counting():
+    model = Tiny()
+    model_summary.count_macs(model, [1, 3, 8, 8])
+    assert not model.stem._forward_post_hooks
+
+
+TINY_YAML = """
+batch_size: 1
+iters: 1
+train_dataset:
+  type: Dataset
+  dataset_root: {root}
+  train_path: {root}/train.txt
+  num_classes: 3
+  mode: train
+  transforms: []
+optimizer: {{type: SGD, momentum: 0.9, weight_decay: 1.0e-4}}
+lr_scheduler: {{type: PolynomialDecay, learning_rate: 0.01, power: 0.9, end_lr: 0}}
+loss:
+  types: [{{type: CrossEntropyLoss}}]
+  coef: [1]
+model:
+  type: FastFCNSegmentor
+  num_classes: 3
+  backbone: {{type: ResNet18_vd, output_stride: 32}}
+  neck: {{type: JointPyramidUpsampling, in_channels: [128, 256, 512], width: 16}}
+  head: {{type: EncHead, num_classes: 3, in_channels: 64, channels: 8, num_codes: 4}}
+  aux_head: {{type: FCNAuxHead, num_classes: 3, in_channels: 256, channels: 8}}
+"""
+
+
+def test_cli_prints_parameters_and_gflops_per_part(tmp_path):
+    (tmp_path / 'train.txt').write_text('')
+    config = tmp_path / 'tiny.yml'
+    config.write_text(TINY_YAML.format(root=tmp_path))
+    out_json = tmp_path / 'summary.json'
+    result = subprocess.run(
+        [sys.executable, os.path.join(ROOT, 'tools', 'model_summary.py'), '--config', str(config),
+         '--input_size', '64', '64', '--json', str(out_json)],
+        capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(out_json.read_text())
+
+    model = build_model(load_config(str(config)))
+    trainable = sum(int(p.numel()) for p in model.parameters() if not p.stop_gradient)
+    assert summary['params_trainable'] == trainable
+    assert '{:,} trainable'.format(trainable) in result.stdout
+    assert 'multiply-adds' in result.stdout and '| part | params | GFLOPs eval | GFLOPs train |' in result.stdout
+    parts = {row['part']: row for row in summary['parts']}
+    assert set(parts) == {'backbone', 'neck', 'head', 'aux_head'}
+    assert sum(row['params'] for row in parts.values()) == trainable
+    # the aux head runs only in training; everything else runs in both passes
+    assert parts['aux_head']['gflops_eval'] == 0 < parts['aux_head']['gflops_train']
+    for name in ('backbone', 'neck', 'head'):
+        assert parts[name]['gflops_eval'] > 0
+    assert abs(parts['backbone']['gflops_eval'] - parts['backbone']['gflops_train']) < 1e-12
+    assert abs(summary['gflops_eval'] - sum(r['gflops_eval'] for r in parts.values())) < 1e-9
+    assert summary['input_shape'] == [1, 3, 64, 64]

@@ -1,0 +1,53 @@
+"""Train a segmentation model from a PaddleSeg-schema YAML config.
+
+    python train.py --config configs/xxx.yml --save_dir output --do_eval --use_vdl
+    python -m paddle.distributed.launch --nproc_per_node 2 train.py --config ... --device cpu
+"""
+import argparse
+import sys
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--config', required=True, help='YAML config file')
+    p.add_argument('--save_dir', default='output', help='checkpoints, train.log, VisualDL')
+    p.add_argument('--iters', type=int, default=None, help='overrides the config\'s iters')
+    p.add_argument('--batch_size', type=int, default=None,
+                   help='per card; overrides the config\'s batch_size')
+    p.add_argument('--learning_rate', type=float, default=None,
+                   help='overrides lr_scheduler.learning_rate')
+    p.add_argument('--do_eval', action='store_true',
+                   help='evaluate at every checkpoint and keep best_model/ by mIoU')
+    p.add_argument('--save_interval', type=int, default=1000, help='iterations between checkpoints')
+    p.add_argument('--log_iters', type=int, default=10, help='iterations between log lines')
+    p.add_argument('--keep_checkpoint_max', type=int, default=5, help='iter_N dirs kept')
+    p.add_argument('--resume_model', default=None, help='an iter_N checkpoint dir to continue from')
+    p.add_argument('--use_vdl', action='store_true', help='write VisualDL scalars to save_dir/vdl')
+    p.add_argument('--num_workers', type=int, default=0, help='data loader worker processes')
+    p.add_argument('--seed', type=int, default=None, help='python/numpy/paddle and data-order seed')
+    p.add_argument('--device', default='cpu', choices=['cpu', 'gpu'])
+    p.add_argument('--precision', default='fp32', choices=['fp32', 'fp16', 'bf16'])
+    p.add_argument('--amp_level', default='O1', choices=['O1', 'O2'])
+    p.add_argument('--opts', nargs='+', default=None, metavar='KEY=VALUE',
+                   help='config overrides, e.g. --opts model.num_classes=21 batch_size=4')
+    args = p.parse_args(argv)
+    for name in ('save_interval', 'log_iters'):
+        if getattr(args, name) < 1:
+            p.error('--{} must be >= 1'.format(name))
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from paddleseg_fastfcn.core.train import train
+    try:
+        train(**vars(args))
+    except (ValueError, FileNotFoundError, FloatingPointError) as e:
+        # Configuration and data errors: the message says what to fix; no traceback.
+        print('error: {}: {}'.format(type(e).__name__, e), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
