@@ -51,6 +51,9 @@ def parse_args(argv=None):
     p.add_argument('--device', choices=['cpu', 'gpu'], default='cpu')
     p.add_argument('--cases', nargs='+', metavar='CASE', help='run only these rows (see the list below)')
     p.add_argument('--config_dir', default=None, help="this project's configs (default: the repo's configs/)")
+    p.add_argument('--env', nargs='+', default=[], metavar='KEY=VALUE',
+                   help='extra environment variables for every case (stated in the report), '
+                        'e.g. MKL_DEBUG_CPU_TYPE=5')
     p.add_argument('--json', default=None, help='write the results here (rewritten after every case)')
     p.add_argument('--markdown', default=None, help='also write the markdown report here')
     p.add_argument('--workdir', default=None, help='keep exports, per-case logs and results here')
@@ -65,6 +68,9 @@ def parse_args(argv=None):
     for key in ('batch_size', 'num_classes', 'repeats', 'train_batch', 'gemm_size', 'threads'):
         if getattr(args, key) < 1:
             raise SystemExit('--{} must be >= 1, got {}'.format(key, getattr(args, key)))
+    if any('=' not in item for item in args.env):
+        raise SystemExit('--env takes KEY=VALUE items, got {}'.format(args.env))
+    args.env = dict(item.split('=', 1) for item in args.env)
     if args.warmup < 0:
         raise SystemExit('--warmup must be >= 0, got {}'.format(args.warmup))
     return args
@@ -74,7 +80,7 @@ def main(argv=None):
     args = parse_args(argv)
     settings = {key: getattr(args, key) for key in (
         'size', 'batch_size', 'num_classes', 'warmup', 'repeats', 'train_size', 'train_batch',
-        'gemm_size', 'threads', 'device', 'config_dir')}
+        'gemm_size', 'threads', 'device', 'config_dir', 'env')}
     settings['quick'] = args.quick
     settings['command'] = ' '.join(['python', 'tools/benchmark.py'] + list(sys.argv[1:] if argv is None else argv))
     try:

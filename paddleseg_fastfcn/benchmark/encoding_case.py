@@ -11,7 +11,7 @@ import paddle
 
 from paddleseg_fastfcn.models.layers.encoding import EncodingLayer
 
-from .memory import PeakRSS
+from .memory import PaddleHostPeak, PeakRSS
 from .runtime import gpu_peak_memory_mb, synchronize
 from .timing import time_repeats
 
@@ -60,10 +60,10 @@ def run_encoding(spec):
     tiny = paddle.to_tensor(np.ones([1, CHANNELS, 2, 2], np.float32), stop_gradient=False)
     layer(tiny).sum().backward()
     layer.clear_gradients()
-    with PeakRSS() as mem:
+    with PeakRSS() as mem, PaddleHostPeak() as alloc:
         timing = time_repeats(forward_backward, spec['warmup'], spec['repeats'],
                               synchronize(spec['device']))
     np.save(output_file(spec, impl, 'output'), results['out'].numpy())
     np.save(output_file(spec, impl, 'input_grad'), x.grad.numpy())
     return dict(timing, input_shape=shape, num_codes=NUM_CODES,
-                gpu_peak_mb=gpu_peak_memory_mb(spec['device']), **mem.as_dict())
+                gpu_peak_mb=gpu_peak_memory_mb(spec['device']), **mem.as_dict(), **alloc.as_dict())

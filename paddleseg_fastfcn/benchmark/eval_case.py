@@ -2,7 +2,7 @@
 import paddle
 
 from .flops import MacCounter, count_parameters
-from .memory import PeakRSS
+from .memory import PaddleHostPeak, PeakRSS
 from .model_zoo import build_benchmark_model
 from .runtime import gpu_peak_memory_mb, image_batch, synchronize
 from .timing import time_repeats
@@ -20,11 +20,11 @@ def run_eval(spec):
     def forward():
         return model(x)[0]
 
-    with paddle.no_grad(), PeakRSS() as mem:
+    with paddle.no_grad(), PeakRSS() as mem, PaddleHostPeak() as alloc:
         with counter:
             out = forward()
         timing = time_repeats(forward, max(0, spec['warmup'] - 1), spec['repeats'],
                               synchronize(spec['device']))
     return dict(timing, source=source, params=count_parameters(model), macs=counter.macs,
                 output_shape=list(out.shape), gpu_peak_mb=gpu_peak_memory_mb(spec['device']),
-                **mem.as_dict())
+                **mem.as_dict(), **alloc.as_dict())

@@ -68,3 +68,31 @@ class PeakRSS:
     def as_dict(self):
         return {'peak_rss_mb': round(self.peak_mb, 1), 'rss_before_mb': round(self.baseline_mb or 0.0, 1),
                 'peak_rss_delta_mb': round(self.delta_mb, 1), 'peak_reset': self.reset}
+
+
+class PaddleHostPeak:
+    """Context manager: peak bytes held by Paddle's CPU tensors inside its block.
+
+    Paddle's allocator statistics count exactly the tensors' memory, without the
+    library code, allocator slack and first-use pages that RSS also sees; this is
+    the figure to compare two implementations of one layer by.
+
+    Attributes (after the block):
+        peak_above_start_mb (float): peak allocated during the block minus what
+            was allocated when it started.
+    """
+
+    def __enter__(self):
+        from paddle.base import core
+        self._core = core
+        core.host_memory_stat_reset_peak_value('Allocated', 0)
+        self.start_mb = core.host_memory_stat_current_value('Allocated', 0) / 2.0 ** 20
+        return self
+
+    def __exit__(self, *exc):
+        peak = self._core.host_memory_stat_peak_value('Allocated', 0) / 2.0 ** 20
+        self.peak_above_start_mb = max(0.0, peak - self.start_mb)
+        return False
+
+    def as_dict(self):
+        return {'paddle_alloc_peak_above_start_mb': round(self.peak_above_start_mb, 1)}

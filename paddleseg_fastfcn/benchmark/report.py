@@ -13,7 +13,8 @@ def _fmt(value, spec='{:.2f}'):
 def _time(result):
     if result.get('status') != 'ok' or result.get('median_s') is None:
         return '-'
-    return '{:.3f} s'.format(result['median_s'])
+    t = result['median_s']
+    return '{:.3f} s'.format(t) if t >= 1.0 else '{:.1f} ms'.format(1e3 * t)
 
 
 def _case_row(case, result, gemm_gflops):
@@ -38,10 +39,11 @@ def _case_row(case, result, gemm_gflops):
     macs = result.get('macs')
     peak = result.get('peak_rss_mb')
     delta = result.get('peak_rss_delta_mb')
-    return '| {} | {} | {} | {} | {} | {} | {} | {} | {} |'.format(
+    tensors = result.get('paddle_alloc_peak_above_start_mb')
+    return '| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |'.format(
         case['label'], _time(result), _fmt(params / 1e6 if params else None, '{:.1f}'),
         _fmt(macs / 1e9 if macs else None, '{:.1f}'), _fmt(gflops, '{:.1f}'), _fmt(fraction, '{:.0f}%'),
-        _fmt(peak, '{:.0f}'), _fmt(delta, '{:.0f}'), '; '.join(notes).replace('|', '/'))
+        _fmt(peak, '{:.0f}'), _fmt(delta, '{:.0f}'), _fmt(tensors, '{:.0f}'), '; '.join(notes).replace('|', '/'))
 
 
 def render_markdown(doc):
@@ -55,15 +57,17 @@ def render_markdown(doc):
         'input {}x3x{}x{}, {} classes, warm-up {}, median of {} repeat(s); training step at {}x{} batch {}.'.format(
             s['device'], s['threads'], s['threads'], s['batch_size'], s['size'][0], s['size'][1],
             s['num_classes'], s['warmup'], s['repeats'], s['train_size'][0], s['train_size'][1],
-            s['train_batch']),
+            s['train_batch']) + (' Extra environment: {}.'.format(
+                ', '.join('{}={}'.format(k, v) for k, v in sorted(s['env'].items()))) if s.get('env') else ''),
         '**Machine**: {} ({} logical cores, {} GiB); paddlepaddle {}, paddleseg {}, onnxruntime {}; '
         'load average {} at start, {} at end.'.format(
             m['cpu'], m['logical_cores'], m['memory_gib'], m['versions'].get('paddlepaddle'),
             m['versions'].get('paddleseg'), m['versions'].get('onnxruntime'),
             doc.get('load_start'), doc.get('load_end')),
+        '' if not s.get('quick') else '**--quick: a smoke test on a tiny input, not a measurement.**',
         '',
-        '| case | median | params (M) | GMACs | GFLOP/s | % of GEMM | peak RSS (MiB) | peak above start (MiB) | notes |',
-        '|---|---|---|---|---|---|---|---|---|',
+        '| case | median | params (M) | GMACs | GFLOP/s | % of GEMM | peak RSS (MiB) | RSS above start (MiB) | Paddle tensors peak (MiB) | notes |',
+        '|---|---|---|---|---|---|---|---|---|---|',
     ]
     for case in doc['case_list']:
         lines.append(_case_row(case, doc['cases'].get(case['name'], {}), gemm_gflops))
@@ -75,7 +79,8 @@ def render_markdown(doc):
             row['paper'] or '-', STATUS[row['met']], row['detail'].replace('|', '/')))
     lines += ['', 'GMACs: multiply-adds of convolutions and linear layers (forward). GFLOP/s = 2 x MACs / median '
               'time, the same convention as the GEMM rate (2 n^3 / time). Peak RSS is per case, each case in its '
-              'own process; "peak above start" excludes imports and model building.']
+              'own process; "above start" excludes imports and model building; "Paddle tensors peak" is Paddle\'s '
+              'allocator peak of tensor memory above the start of the measured region (eval, train, Encoding rows).']
     return '\n'.join(lines) + '\n'
 
 

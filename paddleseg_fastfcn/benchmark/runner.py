@@ -21,23 +21,25 @@ from .targets import compare
 THREAD_ENV_VARS = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS')
 
 
-def child_env(threads):
-    """The parent's environment with every math library pinned to ``threads``."""
+def child_env(threads, extra=None):
+    """The parent's environment with every math library pinned to ``threads``,
+    plus ``extra`` variables (``--env``)."""
     env = dict(os.environ)
     for var in THREAD_ENV_VARS:
         env[var] = str(threads)
+    env.update(extra or {})
     env.setdefault('GLOG_minloglevel', '2')
     return env
 
 
-def run_child(spec, workdir, threads, timeout):
+def run_child(spec, workdir, threads, timeout, extra_env=None):
     """Run one case in a child process; returns its result dict (status 'error' on failure)."""
     out_path = os.path.join(workdir, spec['case'] + '.json')
     log_path = os.path.join(workdir, spec['case'] + '.log')
     cmd = [sys.executable, '-m', 'paddleseg_fastfcn.benchmark.worker', '--spec', json.dumps(spec),
            '--out', out_path]
     repo_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = child_env(threads)
+    env = child_env(threads, extra_env)
     env['PYTHONPATH'] = os.pathsep.join(p for p in (repo_root, env.get('PYTHONPATH')) if p)
     with open(log_path, 'w') as log:
         try:
@@ -58,7 +60,8 @@ def run(settings, case_names=None, json_path=None, workdir=None, timeout=None, l
 
     Args:
         settings (dict): size [H, W], batch_size, num_classes, warmup, repeats,
-            threads, device, train_size [H, W], train_batch, gemm_size, config_dir.
+            threads, device, train_size [H, W], train_batch, gemm_size, config_dir,
+            env (dict of extra environment variables for the children).
         case_names (list[str] | None): cases to run (all if None).
         json_path (str | None): the JSON document is (re)written here after every case.
         workdir (str | None): exports, logs and per-case results; a temporary
@@ -80,7 +83,7 @@ def run(settings, case_names=None, json_path=None, workdir=None, timeout=None, l
         for i, case in enumerate(cases, 1):
             spec = dict(settings, case=case.name, kind=case.kind, params=case.params, workdir=workdir)
             start = time.time()
-            result = run_child(spec, workdir, settings['threads'], timeout)
+            result = run_child(spec, workdir, settings['threads'], timeout, settings.get('env'))
             doc['cases'][case.name] = result
             summary = ('median {:.3f} s'.format(result['median_s']) if result.get('median_s') is not None
                        else result.get('error', result.get('status')))

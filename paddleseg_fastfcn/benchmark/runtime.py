@@ -1,4 +1,6 @@
 """Child-process setup shared by every case: device, threads, synchronisation, inputs."""
+import os
+
 import numpy as np
 import paddle
 
@@ -17,9 +19,8 @@ def setup(device, threads):
     from paddleseg_fastfcn.utils.device import set_device
     set_device(device)
     paddle.base.core.set_num_threads(int(threads))
-    import os
     return {'device': device, 'threads': int(threads),
-            'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS'),
+            'env': {k: v for k, v in os.environ.items() if k.startswith(('OMP_', 'MKL_', 'OPENBLAS_', 'FLAGS_'))},
             'FLAGS_use_mkldnn': bool(paddle.get_flags(['FLAGS_use_mkldnn'])['FLAGS_use_mkldnn']),
             'paddle': paddle.__version__}
 

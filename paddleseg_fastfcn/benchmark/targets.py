@@ -23,8 +23,8 @@ SPEEDUPS = [
     ('encoding_paddleseg', 'encoding_ours', 'Encoding fwd+bwd time: ours vs PaddleSeg 2.8', 20.0, None),
 ]
 ENCODING_MEMORY_TARGET = 20.0
-# A region that allocates (almost) nothing has a peak-RSS delta near 0 MiB; the
-# memory ratio divides by at least this much so noise cannot make it infinite.
+# A region that allocates (almost) nothing has a peak near 0 MiB; the memory
+# ratio divides by at least this much so it cannot become infinite.
 MEMORY_FLOOR_MB = 1.0
 GEMM_FRACTION_TARGET = 0.30
 DEPLOY_CASES = ('deploy_paddle_inference', 'deploy_paddle_inference_onednn', 'deploy_onnxruntime')
@@ -90,13 +90,16 @@ def compare(results, workdir):
 
 
 def _encoding_memory_row(results, workdir):
+    """Peak memory of the Encoding rows: Paddle's tensor-allocation peak above the
+    start of the measured region (exactly the layer's tensors); RSS in the detail."""
     label = 'Encoding fwd+bwd peak memory: ours vs PaddleSeg 2.8'
     if not (_ok(results, 'encoding_ours') and _ok(results, 'encoding_paddleseg')):
         return _row(label, None, ENCODING_MEMORY_TARGET, detail='not measured')
-    ours = results['encoding_ours']['peak_rss_delta_mb']
-    theirs = results['encoding_paddleseg']['peak_rss_delta_mb']
-    value = theirs / max(ours, MEMORY_FLOOR_MB)
-    detail = 'peak RSS above baseline: {:.1f} MiB vs {:.1f} MiB'.format(ours, theirs)
+    ours, theirs = results['encoding_ours'], results['encoding_paddleseg']
+    key = 'paddle_alloc_peak_above_start_mb'
+    value = theirs[key] / max(ours[key], MEMORY_FLOOR_MB)
+    detail = 'Paddle tensors peak {:.1f} MiB vs {:.1f} MiB; RSS peak above start {:.1f} vs {:.1f} MiB'.format(
+        ours[key], theirs[key], ours['peak_rss_delta_mb'], theirs['peak_rss_delta_mb'])
     agree = encoding_agreement(workdir)
     if agree:
         detail += '; max |diff| output {:.2g} (of {:.2g}), input grad {:.2g} (of {:.2g})'.format(

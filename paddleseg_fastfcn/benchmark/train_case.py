@@ -10,7 +10,7 @@ import paddle
 from paddleseg_fastfcn.losses import SegCrossEntropyLoss, SemanticEncodingLoss
 
 from .flops import count_parameters
-from .memory import PeakRSS
+from .memory import PaddleHostPeak, PeakRSS
 from .model_zoo import build_benchmark_model
 from .runtime import gpu_peak_memory_mb, image_batch, label_batch, synchronize
 from .timing import time_repeats
@@ -54,8 +54,8 @@ def run_train(spec):
         optimizer.clear_grad()
         losses.append(float(loss))  # also waits for the step to finish
 
-    with PeakRSS() as mem:
+    with PeakRSS() as mem, PaddleHostPeak() as alloc:
         timing = time_repeats(step, spec['warmup'], spec['repeats'], synchronize(spec['device']))
     return dict(timing, source=source, params=count_parameters(model), first_loss=losses[0],
                 batch_size=batch, size=[height, width],
-                gpu_peak_mb=gpu_peak_memory_mb(spec['device']), **mem.as_dict())
+                gpu_peak_mb=gpu_peak_memory_mb(spec['device']), **mem.as_dict(), **alloc.as_dict())

@@ -1,10 +1,11 @@
 """Convert an exported Paddle inference graph to ONNX with paddle2onnx.
 
 paddle2onnx 2.x reads the PIR program (``model.json``) that Paddle 3 writes, so
-no old-format (``.pdmodel``) export is needed. Opset 11 is the lowest opset
-in which every op of the exported FastFCN models converts (resize matmuls,
-adaptive pooling, the Encoding layer's softmax/reductions, argmax); paddle2onnx
-raises it by itself only if an op needs more (``auto_upgrade_opset``).
+no old-format (``.pdmodel``) export is needed. Opset 13 is the lowest opset in
+which every op of the exported FastFCN models converts: paddle2onnx 2.1.0 maps
+``pd_op.abs`` (in the matmul resize's interpolation weights) only from opset 13;
+with a lower request it upgrades by itself (``auto_upgrade_opset``), and
+deploy.yaml records the opset actually written.
 """
 import os
 import subprocess
@@ -12,7 +13,14 @@ import sys
 
 import yaml
 
-DEFAULT_OPSET = 11
+DEFAULT_OPSET = 13
+
+
+def written_opset(onnx_path):
+    """The default-domain opset of an ONNX file (paddle2onnx may raise the requested one)."""
+    import onnx  # installed with paddle2onnx
+    model = onnx.load(onnx_path, load_external_data=False)
+    return max(o.version for o in model.opset_import if o.domain in ('', 'ai.onnx'))
 
 
 def export_onnx(save_dir, opset_version=DEFAULT_OPSET, onnx_name='model.onnx'):
@@ -28,7 +36,8 @@ def export_onnx(save_dir, opset_version=DEFAULT_OPSET, onnx_name='model.onnx'):
 
     Raises:
         FileNotFoundError: deploy.yaml or the files it names are missing.
-        ImportError: paddle2onnx is not installed.
+        RuntimeError: paddle2onnx failed (its error lines are in the message), e.g.
+            adaptive pooling to a bin size > 1 with dynamic H/W, which it cannot convert.
     """
     yaml_path = os.path.join(save_dir, 'deploy.yaml')
     if not os.path.isfile(yaml_path):
@@ -57,7 +66,7 @@ def export_onnx(save_dir, opset_version=DEFAULT_OPSET, onnx_name='model.onnx'):
         raise RuntimeError('paddle2onnx could not convert {} (exit code {}):\n{}'.format(
             model_file, proc.returncode, '\n'.join(errors[-10:]) or proc.stdout[-2000:]))
     deploy['onnx_model'] = onnx_name
-    deploy['onnx_opset'] = opset_version
+    deploy['onnx_opset'] = written_opset(onnx_path)
     with open(yaml_path, 'w', encoding='utf-8') as f:
         yaml.safe_dump(dic, f, sort_keys=False)
     return onnx_path

@@ -33,10 +33,6 @@ SEGMENTOR_PREFIXES = (
     ('head.', 'head.'),
     ('auxlayer.', 'aux_head.'),
 )
-# Inner renames, applied after the prefix rename, for project modules whose names
-# differ from the official ones: (regex on the renamed key, replacement).
-# Empty while the project mirrors the official names.
-INNER_RENAMES = ()
 BN_STAT_RENAMES = (('.running_mean', '._mean'), ('.running_var', '._variance'))
 # (regex on the official key without `module.`, why it is dropped); checked in order.
 SEGMENTOR_DROPS = (
@@ -53,9 +49,10 @@ class CheckpointMismatch(ValueError):
     """The checkpoint does not fit the model; the message lists every problem.
 
     Attributes:
-        unmapped (list[str]): checkpoint keys with no counterpart in the model.
+        unmapped (list[str]): checkpoint keys with no counterpart in the model
+            (with the name they mapped to, or why none).
         missing (list[str]): model keys that no checkpoint key fills.
-        mismatched (list[str]): ``key: checkpoint [..] -> model [..]`` descriptions.
+        mismatched (list[str]): ``key -> name: checkpoint [..] vs model [..]``.
         duplicates (list[str]): model keys filled by more than one checkpoint key.
     """
 
@@ -138,8 +135,6 @@ def map_key(key, backbone_only=False):
                 break
         else:
             return None, None
-    for pattern, replacement in INNER_RENAMES:
-        name = re.sub(pattern, replacement, name)
     for official, ours in BN_STAT_RENAMES:
         if name.endswith(official):
             name = name[:-len(official)] + ours

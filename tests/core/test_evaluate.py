@@ -107,3 +107,12 @@ def test_evaluate_checkpoint_writes_json_and_csv(tmp_path):
     assert rows[0].startswith('class_id,name,iou') and len(rows) == 1 + MiniADE20K.NUM_CLASSES
     with pytest.raises(FileNotFoundError, match='nothing.pdparams'):
         evaluate_checkpoint(cfg_path, str(tmp_path / 'nothing.pdparams'))
+
+
+def test_worker_processes_give_identical_areas(colour_dataset):
+    model = NearestColor(COLORS[[0, 2, 1]])
+    ds = file_list_dataset(colour_dataset, [])
+    single = evaluate(model, ds, num_workers=0, print_detail=False)
+    workers = evaluate(model, ds, num_workers=2, print_detail=False)
+    for key in ('intersect_area', 'pred_area', 'label_area'):
+        np.testing.assert_array_equal(single[key], workers[key])

@@ -14,7 +14,7 @@ import yaml
 
 from paddleseg_fastfcn.core.builder import ConfigError
 from paddleseg_fastfcn.core.export import SegmentationOutputWrapper, export_model, load_weights
-from paddleseg_fastfcn.core.onnx_export import export_onnx
+from paddleseg_fastfcn.core.onnx_export import DEFAULT_OPSET, export_onnx
 from paddleseg_fastfcn.deploy.onnx_predictor import OnnxPredictor
 from paddleseg_fastfcn.deploy.paddle_predictor import PaddlePredictor
 from tests.deploy.exported_models import dygraph_logits, make_trained_like_model
@@ -115,6 +115,7 @@ def test_deploy_yaml_names_the_written_files(exports):
     assert deploy['input_shape'] == [-1, 3, -1, -1]
     assert (deploy['output_op'], deploy['output_dtype']) == ('none', 'float32')
     assert deploy['transforms'] == [{'type': 'Normalize'}]
+    assert deploy['onnx_opset'] == DEFAULT_OPSET
 
 
 def test_export_cli_argmax_with_fixed_shape(tmp_path):

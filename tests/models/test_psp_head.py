@@ -63,3 +63,13 @@ def test_official_widths_and_names():
     assert shapes['conv5.5.weight'] == [59, 512, 1, 1]
     assert 'conv5.5.bias' in shapes and 'conv5.1.bias' not in shapes
     assert type(head.conv5[4]).__name__ == 'Dropout2D'
+
+
+def test_upsample_pooled_equals_bilinear_align_corners():
+    from paddleseg_fastfcn.models.heads.upsample import upsample_pooled
+    for h, w in ((1, 1), (2, 3), (6, 6)):
+        x = paddle.rand([2, 3, h, w])
+        expected = F.interpolate(x, [7, 9], mode='bilinear', align_corners=True).numpy()
+        got = upsample_pooled(x, paddle.to_tensor([7, 9]))
+        assert got.shape == [2, 3, 7, 9]
+        np.testing.assert_allclose(got.numpy(), expected, atol=1e-6)

@@ -110,7 +110,7 @@ def test_pretrained_loads_a_whole_model_state_dict(tmp_path):
     source = encnet_jpu()
     path = str(tmp_path / 'model.pdparams')
     paddle.save(source.state_dict(), path)
-    paddle.seed(123)  # a different random init for the target
+    paddle.seed(123)  # a different random init for the target, overwritten by the load
     target = FastFCNSegmentor(
         NUM_CLASSES, DeepStemResNet50(),
         EncHead(NUM_CLASSES, 256, channels=16, num_codes=4),
@@ -119,10 +119,6 @@ def test_pretrained_loads_a_whole_model_state_dict(tmp_path):
         pretrained=path)
     want, got = source.state_dict(), target.state_dict()
     assert set(want) == set(got)
-    for key in ('backbone.conv1.0.weight', 'neck.conv5.0.weight',
-                'head.encmodule.encoding.3.codewords', 'aux_head.conv5.4.bias'):
-        if key in want:
-            np.testing.assert_array_equal(got[key].numpy(), want[key].numpy())
     for key in want:
         np.testing.assert_array_equal(got[key].numpy(), want[key].numpy(), err_msg=key)
 

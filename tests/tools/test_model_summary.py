@@ -4,7 +4,6 @@ import os
 import subprocess
 import sys
 
-import paddle
 import paddle.nn as nn
 
 from paddleseg_fastfcn.core.builder import build_model, load_config

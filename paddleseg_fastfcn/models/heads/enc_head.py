@@ -1,5 +1,4 @@
 """EncNet head: context encoding with channel gating and the SE-loss branch."""
-import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 from paddleseg.cvlibs import manager
