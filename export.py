@@ -9,7 +9,7 @@ with --onnx True also save_dir/model.onnx (named in deploy.yaml). See deploy/REA
 import argparse
 
 from paddleseg_fastfcn.core.export import OUTPUT_OPS, export_model
-from paddleseg_fastfcn.core.onnx_export import DEFAULT_OPSET, export_onnx
+from paddleseg_fastfcn.core.onnx_export import DEFAULT_OPSET, export_onnx, verify_onnx
 from paddleseg_fastfcn.deploy.infer import str2bool
 
 
@@ -33,6 +33,7 @@ def main(argv=None):
     print('exported {} + {} and {}'.format(info['model'], info['params'], info['deploy_yaml']))
     if args.onnx:
         print('exported {}'.format(export_onnx(args.save_dir, args.opset_version)))
+        print('ONNX Runtime matches Paddle Inference (difference {:.2g})'.format(verify_onnx(args.save_dir)))
 
 
 if __name__ == '__main__':

@@ -98,6 +98,12 @@ def test_paddle2onnx_txt_keeps_paddleseg_layout(model):
         if expected is not None:
             assert lines[index].split(':')[0] == expected, (index, lines[index])
     assert lines[1] == 'model_name:' + model
+    model_dir, onnx_file = lines[4].split(':')[1], lines[7].split(':')[1]
+    assert os.path.dirname(onnx_file) == model_dir and lines[5] == '--model_filename:model.json'
+    assert '--backend onnxruntime' in lines[10] and model_dir + '/deploy.yaml' in lines[10]
+    # paddle2onnx's default optimizer (polygraphy) pip-installs packages at run time (onnx_graphsurgeon, numpy 2),
+    # which breaks cv2/paddleseg in the running environment: the converter must be called without it.
+    assert lines[3] == '2onnx:paddle2onnx --optimize_tool None'
 
 
 @pytest.mark.tipc
@@ -117,6 +123,7 @@ def test_tipc_yaml_builds_with_the_project_loader(model):
     with paddle.no_grad():
         (logits,) = net(paddle.rand([1, 3, 64, 64]))
     assert logits.shape == [1, 5, 64, 64]
+
 
 def make_scratch_tree(root):
     """A tree where the TIPC scripts run from `root` as from the repository root, writing data and outputs there."""

@@ -55,7 +55,7 @@ def parse_args(argv=None):
                    help='extra environment variables for every case (stated in the report), '
                         'e.g. MKL_DEBUG_CPU_TYPE=5')
     p.add_argument('--json', default=None, help='write the results here (rewritten after every case)')
-    p.add_argument('--markdown', default=None, help='also write the markdown report here')
+    p.add_argument('--markdown', default=None, help='also write the markdown report here (rewritten after every case)')
     p.add_argument('--workdir', default=None, help='keep exports, per-case logs and results here')
     p.add_argument('--timeout', type=float, default=None, help='seconds allowed per case')
     args = p.parse_args(argv)
@@ -84,13 +84,10 @@ def main(argv=None):
     settings['quick'] = args.quick
     settings['command'] = ' '.join(['python', 'tools/benchmark.py'] + list(sys.argv[1:] if argv is None else argv))
     try:
-        doc = run(settings, args.cases, args.json, args.workdir, args.timeout)
+        doc = run(settings, args.cases, args.json, args.workdir, args.timeout, markdown_path=args.markdown)
     except ValueError as e:  # unknown case names
         raise SystemExit(str(e))
     print(doc['markdown'])
-    if args.markdown:
-        with open(args.markdown, 'w') as f:
-            f.write(doc['markdown'])
     failed = [name for name, r in doc['cases'].items() if r.get('status') != 'ok']
     return 1 if failed else 0
 

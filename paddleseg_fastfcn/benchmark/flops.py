@@ -57,5 +57,6 @@ class MacCounter:
 
 
 def count_parameters(model):
-    """Number of parameters (trainable or not, BN affine included; BN running stats excluded)."""
-    return int(sum(int(np.prod(p.shape)) for p in model.parameters()))
+    """Trainable parameters (weights, biases, BN affine, codewords), as the official
+    code counts them; BN running statistics (stop_gradient parameters in Paddle) excluded."""
+    return int(sum(int(np.prod(p.shape)) for p in model.parameters() if not p.stop_gradient))

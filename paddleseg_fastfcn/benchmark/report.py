@@ -24,7 +24,9 @@ def _case_row(case, result, gemm_gflops):
         gflops = result['gflops']
     fraction = None if (gflops is None or not gemm_gflops) else 100.0 * gflops / gemm_gflops
     notes = []
-    if not ok:
+    if not result:
+        notes.append('not run (yet)')
+    elif not ok:
         error = ' '.join(result.get('error', 'no result').split())
         notes.append('ERROR ' + (error if len(error) <= 240 else error[:237] + '...'))
     if result.get('max_abs_diff') is not None:
@@ -60,7 +62,7 @@ def render_markdown(doc):
             s['train_batch']) + (' Extra environment: {}.'.format(
                 ', '.join('{}={}'.format(k, v) for k, v in sorted(s['env'].items()))) if s.get('env') else ''),
         '**Machine**: {} ({} logical cores, {} GiB); paddlepaddle {}, paddleseg {}, onnxruntime {}; '
-        'load average {} at start, {} at end.'.format(
+        'load average {} at start, {} after the last case.'.format(
             m['cpu'], m['logical_cores'], m['memory_gib'], m['versions'].get('paddlepaddle'),
             m['versions'].get('paddleseg'), m['versions'].get('onnxruntime'),
             doc.get('load_start'), doc.get('load_end')),

@@ -55,7 +55,18 @@ def run_child(spec, workdir, threads, timeout, extra_env=None):
     return {'status': 'error', 'error': 'child exited with code {} without a result: {}'.format(returncode, tail)}
 
 
-def run(settings, case_names=None, json_path=None, workdir=None, timeout=None, log=sys.stderr):
+def _save(doc, workdir, json_path, markdown_path):
+    doc['comparisons'] = compare(doc['cases'], workdir)
+    doc['markdown'] = render_markdown(doc)
+    if json_path:
+        write_json(doc, json_path)
+    if markdown_path:
+        with open(markdown_path, 'w') as f:
+            f.write(doc['markdown'])
+
+
+def run(settings, case_names=None, json_path=None, workdir=None, timeout=None, log=sys.stderr,
+        markdown_path=None):
     """Run the benchmark.
 
     Args:
@@ -64,6 +75,7 @@ def run(settings, case_names=None, json_path=None, workdir=None, timeout=None, l
             env (dict of extra environment variables for the children).
         case_names (list[str] | None): cases to run (all if None).
         json_path (str | None): the JSON document is (re)written here after every case.
+        markdown_path (str | None): the markdown report, likewise.
         workdir (str | None): exports, logs and per-case results; a temporary
             directory (removed at the end) if None.
         timeout (float | None): seconds allowed per case.
@@ -89,14 +101,8 @@ def run(settings, case_names=None, json_path=None, workdir=None, timeout=None, l
                        else result.get('error', result.get('status')))
             print('[{}/{}] {} ({:.0f} s): {}'.format(i, len(cases), case.name, time.time() - start, summary),
                   file=log, flush=True)
-            doc['comparisons'] = compare(doc['cases'], workdir)
-            if json_path:
-                write_json(doc, json_path)
-        doc['load_end'] = machine.load_average()
-        doc['comparisons'] = compare(doc['cases'], workdir)
-        doc['markdown'] = render_markdown(doc)
-        if json_path:
-            write_json(doc, json_path)
+            doc['load_end'] = machine.load_average()
+            _save(doc, workdir, json_path, markdown_path)
     finally:
         if own_workdir:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -82,6 +82,13 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
     # Unknown keys first: a typo such as `optimiser:` would otherwise surface as
     # PaddleSeg's less helpful "No optimizer specified".
     unknown = sorted(set(parse_from_yaml(path)) - KNOWN_TOP_LEVEL_KEYS)
+    for item in opts or []:
+        # PaddleSeg adds an unknown top-level `--opts` key silently (`itres=5`
+        # would train with the file's iters).
+        top = item.split('=', 1)[0].split('.', 1)[0]
+        if '=' in item and top not in KNOWN_TOP_LEVEL_KEYS:
+            raise ConfigError('--opts {}: unknown top-level config key {!r}; known keys are {}'.format(
+                item, top, ', '.join(sorted(KNOWN_TOP_LEVEL_KEYS))))
     if unknown:
         where = ', '.join('{} (at {})'.format(k, locate_key(path, k)) for k in unknown)
         raise ConfigError('unknown top-level config key(s): {}; known keys are {}'.format(

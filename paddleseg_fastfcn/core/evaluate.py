@@ -10,6 +10,7 @@ from paddleseg.utils import logger, progbar
 
 from paddleseg_fastfcn.datasets import validate_dataset
 from .builder import build_model, builder, load_config
+from .distributed import init_distributed
 from .inference import load_model_weights, predict_logits, resolve_options
 from .metrics import AreaAccumulator, all_reduce_areas, compute_metrics
 
@@ -135,6 +136,8 @@ def evaluate_checkpoint(config, model_path, save_dir=None, num_workers=0, opts=N
     if not os.path.isfile(model_path):
         raise FileNotFoundError('--model_path not found: {}'.format(model_path))
     cfg = load_config(config, opts=opts)
+    # Under paddle.distributed.launch each rank evaluates its share of the images.
+    _, rank = init_distributed()
     inference = resolve_options(cfg.test_config, **options)
     model = build_model(cfg)
     load_model_weights(model, model_path)
@@ -143,6 +146,8 @@ def evaluate_checkpoint(config, model_path, save_dir=None, num_workers=0, opts=N
                       scales=inference['scales'], flip_horizontal=inference['flip_horizontal'],
                       is_slide=inference['is_slide'], crop_size=inference['crop_size'],
                       stride=inference['stride'], print_detail=print_detail)
+    if rank != 0:
+        return result
     save_dir = save_dir or os.path.dirname(os.path.abspath(model_path))
     paths = write_results(result, save_dir, getattr(dataset, 'CLASS_NAMES', None),
                           extra={'config': config, 'model_path': model_path, 'inference': inference})

@@ -11,8 +11,6 @@ coefficient-weighted contributions, so they add up to ``loss``.
 """
 import math
 
-import paddle
-
 
 def term_names(loss_types):
     """Names of the loss terms, one per loss type (see module docstring)."""
@@ -63,12 +61,3 @@ def check_finite(term_values, names, iteration):
             'checkpoint is intact (lower the learning rate or check the data)'.format(
                 iteration, ', '.join(bad)))
 
-
-def all_ranks_finite(term_values):
-    """True if every rank's terms are finite (one all_reduce when distributed)."""
-    finite = all(math.isfinite(v) for v in term_values)
-    if paddle.distributed.get_world_size() > 1:
-        flag = paddle.to_tensor([0 if finite else 1], dtype='int32')
-        paddle.distributed.all_reduce(flag)
-        return int(flag.item()) == 0
-    return finite

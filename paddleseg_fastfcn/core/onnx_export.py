@@ -11,9 +11,12 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import yaml
 
 DEFAULT_OPSET = 13
+# Size used for a dynamic height / width when checking a conversion.
+CHECK_SIZE = 64
 
 
 def written_opset(onnx_path):
@@ -55,12 +58,17 @@ def export_onnx(save_dir, opset_version=DEFAULT_OPSET, onnx_name='model.onnx'):
         os.remove(onnx_path)  # a stale file must not pass for a fresh conversion
     # paddle2onnx aborts the whole process (SIGABRT) on an op it cannot convert, so
     # it runs in a child process and its own error lines become the exception.
-    # Its graph optimizer (polygraphy / onnxsim, extra dependencies) is off: it does
-    # not change results, and onnxruntime optimises the graph at load time.
+    # optimize_tool='none': paddle2onnx 2.1.0's default ('polygraphy') runs even with
+    # enable_optimize=False and sets POLYGRAPHY_AUTOINSTALL_DEPS=1, so polygraphy
+    # pip-installs onnx_graphsurgeon, which pulls numpy 2 into the environment and
+    # breaks cv2 / paddleseg (measured). Folding constants changes no result, and
+    # onnxruntime optimises the graph when it loads it anyway.
     code = ('import sys, paddle2onnx; paddle2onnx.export(sys.argv[1], sys.argv[2], save_file=sys.argv[3], '
-            'opset_version=int(sys.argv[4]), enable_onnx_checker=True, enable_optimize=False)')
+            'opset_version=int(sys.argv[4]), enable_onnx_checker=True, enable_optimize=False, '
+            "optimize_tool='none')")
+    env = dict(os.environ, POLYGRAPHY_AUTOINSTALL_DEPS='0')
     proc = subprocess.run([sys.executable, '-c', code, model_file, params_file, onnx_path, str(opset_version)],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     if proc.returncode != 0 or not os.path.isfile(onnx_path):
         errors = [line for line in proc.stdout.splitlines() if 'ERROR' in line or 'Error' in line]
         raise RuntimeError('paddle2onnx could not convert {} (exit code {}):\n{}'.format(
@@ -70,3 +78,44 @@ def export_onnx(save_dir, opset_version=DEFAULT_OPSET, onnx_name='model.onnx'):
     with open(yaml_path, 'w', encoding='utf-8') as f:
         yaml.safe_dump(dic, f, sort_keys=False)
     return onnx_path
+
+
+def verify_onnx(save_dir, atol=1e-3, seed=0):
+    """Run the Paddle and ONNX models of ``save_dir`` on one random input and compare.
+
+    paddle2onnx can convert an op into something that runs but computes another
+    function (measured: PSP's adaptive pooling to 3x3 / 6x6 bins of an 8x8 map at a
+    fixed input size, off by ~0.9), so every conversion is checked once.
+
+    Args:
+        save_dir (str): an export directory with ``onnx_model`` in deploy.yaml.
+        atol (float): allowed difference, relative to ``max(1, max |paddle output|)``;
+            for an argmax export, the share of differing labels allowed is 1e-3.
+
+    Returns:
+        float: the measured difference (max abs diff, or share of differing labels).
+
+    Raises:
+        RuntimeError: the two models disagree.
+    """
+    from paddleseg_fastfcn.deploy.config import DeployConfig
+    from paddleseg_fastfcn.deploy.onnx_predictor import OnnxPredictor
+    from paddleseg_fastfcn.deploy.paddle_predictor import PaddlePredictor
+
+    cfg = DeployConfig(os.path.join(save_dir, 'deploy.yaml'))
+    cfg.check_files('onnxruntime')
+    shape = [s if s > 0 else d for s, d in zip(cfg.dic['input_shape'], [1, 3, CHECK_SIZE, CHECK_SIZE])]
+    x = np.random.RandomState(seed).uniform(-2, 2, shape).astype('float32')
+    ref = PaddlePredictor(cfg.model_file, cfg.params_file).run(x)
+    out = OnnxPredictor(cfg.onnx_file).run(x)
+    if ref.shape != out.shape:
+        raise RuntimeError('{}: ONNX output shape {} != Paddle output shape {}'.format(
+            cfg.onnx_file, out.shape, ref.shape))
+    if np.issubdtype(ref.dtype, np.integer):
+        diff, limit = float((ref != out).mean()), 1e-3
+    else:
+        diff, limit = float(np.abs(ref - out).max()), atol * max(1.0, float(np.abs(ref).max()))
+    if not diff <= limit:
+        raise RuntimeError('{} disagrees with the Paddle model on a random {} input: difference {:.3g} > {:.3g}; '
+                           'paddle2onnx converted some op wrongly'.format(cfg.onnx_file, shape, diff, limit))
+    return diff

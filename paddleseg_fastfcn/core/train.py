@@ -16,11 +16,13 @@ import paddle
 from paddleseg_fastfcn.core import checkpoint as ckpt
 from paddleseg_fastfcn.core.builder import (KNOWN_TOP_LEVEL_KEYS, ConfigError, builder,
                                             load_config)
-from paddleseg_fastfcn.core.loss_terms import (all_ranks_finite, check_finite, term_names,
-                                               weighted_loss_terms)
+from paddleseg_fastfcn.core.distributed import (all_finite, init_distributed,
+                                                maybe_sync_batchnorm, mean_over_ranks)
+from paddleseg_fastfcn.core.loss_terms import check_finite, term_names, weighted_loss_terms
 from paddleseg_fastfcn.core.optim import build_optimizer, group_lr_multipliers
 from paddleseg_fastfcn.core.sampler import ShardedBatchSampler
 from paddleseg_fastfcn.core.seeded_dataset import SeededDataset
+from paddleseg_fastfcn.core.train_loader import build_train_loader
 from paddleseg_fastfcn.datasets import validate_dataset
 from paddleseg_fastfcn.utils.device import check_precision, set_device
 from paddleseg_fastfcn.utils.train_logger import LogWindow, TrainLogger
@@ -62,10 +64,7 @@ def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=
         ckpt.check_checkpoint_dir(resume_model)  # fail before the slow builds
     cfg = load_config(config, learning_rate=learning_rate, batch_size=batch_size,
                       iters=iters, opts=opts)
-    world_size = paddle.distributed.get_world_size()
-    if world_size > 1:
-        paddle.distributed.init_parallel_env()
-    rank = paddle.distributed.get_rank()
+    world_size, rank = init_distributed()
     log = TrainLogger(save_dir, enabled=rank == 0, use_vdl=use_vdl)
     settings = SimpleNamespace(
         save_dir=save_dir, do_eval=do_eval, save_interval=save_interval, log_iters=log_iters,
@@ -102,13 +101,8 @@ def _build(cfg, seed, settings, log):
     seg = builder(cfg)
     model = seg.model
     # SyncBN is on by default for multi-GPU runs (the official recipe).
-    if settings.world_size > 1 and cfg.dic.get('sync_bn', True):
-        if settings.device == 'gpu':
-            model = paddle.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-            log.info('sync_bn: BatchNorm layers converted to SyncBatchNorm')
-        else:
-            log.info('sync_bn is ignored on CPU (SyncBatchNorm needs GPUs); each process '
-                     'normalizes with its own batch statistics')
+    model = maybe_sync_batchnorm(model, cfg.dic.get('sync_bn', True), settings.device,
+                                 settings.world_size, log)
     losses = seg.loss
     # validate_dataset: missing files, unreadable images and out-of-range labels
     # raise errors naming the file (PaddleSeg's datasets do not check).
@@ -156,8 +150,7 @@ def _loop(run, settings, log):
     sampler = ShardedBatchSampler(
         len(run.train_dataset), run.batch_size, num_replicas=settings.world_size,
         rank=settings.rank, seed=run.seed, start_iter=run.start_iter, total_iters=run.total_iters)
-    loader = paddle.io.DataLoader(SeededDataset(run.train_dataset), batch_sampler=sampler,
-                                  num_workers=settings.num_workers, return_list=True)
+    loader = build_train_loader(SeededDataset(run.train_dataset), sampler, settings.num_workers)
     log.info('training {} iterations from {}: {} samples, batch_size {} per rank x {} rank(s), '
              '{} iterations/epoch, seed {}, device {}, precision {}; lr multipliers per '
              'parameter group (mult, #params): {}; loss terms: {}'.format(
@@ -190,18 +183,26 @@ def _loop(run, settings, log):
 
 
 def _step(run, train_model, scaler, data, iteration, settings):
-    """One optimization step; returns (weighted loss terms as floats, lr used)."""
+    """One optimization step; returns (weighted loss terms averaged over ranks, lr used).
+
+    The rank average is the loss of the global batch (every image has the same
+    pixel count), so logs match a single process with ``batch_size x ranks``.
+    """
     images, label = data['img'], data['label'].astype('int64')
     with paddle.amp.auto_cast(enable=settings.amp_dtype is not None, level=settings.amp_level,
                               dtype=settings.amp_dtype or 'float16'):
         outputs = train_model(images)
     terms = weighted_loss_terms(outputs, label, run.losses)
-    term_values = [float(t) for t in terms]
+    local_values = [float(t) for t in terms]
+    # Every rank must take part in this all_reduce and then stop together: a
+    # rank that left alone would leave the others waiting in the next one.
+    term_values = mean_over_ranks(local_values)
     # Stop before the update so that parameters and checkpoints stay finite.
-    if not all_ranks_finite(term_values):
-        check_finite(term_values, run.names, iteration)
+    if not all_finite(term_values):
+        check_finite(local_values, run.names, iteration)
         raise FloatingPointError('non-finite loss on another rank at iteration {}; '
-                                 'training stopped'.format(iteration))
+                                 'training stopped on all ranks, the last saved checkpoint '
+                                 'is intact'.format(iteration))
     total = paddle.add_n(terms)
     if scaler is not None:
         scaler.scale(total).backward()

@@ -42,9 +42,9 @@ def list_file_entries(list_path, dataset_root, separator=' '):
     entries = []
     with open(list_path, 'r') as f:
         for lineno, line in enumerate(f, 1):
-            items = line.strip().split(separator)
             if not line.strip():
                 continue
+            items = line.strip().split(separator)
             label = os.path.join(dataset_root, items[1]) if len(items) == 2 else None
             entries.append((lineno, os.path.join(dataset_root, items[0]), label))
     return entries

@@ -58,24 +58,24 @@ def _shape_mask(rng, cls, size):
     mask = np.zeros((size, size), np.uint8)
     s = size / 64.0
     if cls == 2:
-        r = int(rng.uniform(9, 16) * s)
+        r = int(rng.uniform(14, 21) * s)
         c = rng.integers(r, size - r, size=2)
         cv2.circle(mask, (int(c[0]), int(c[1])), r, 1, thickness=-1, lineType=cv2.LINE_8)
     elif cls == 3:
-        half = rng.uniform(9, 15) * s
+        half = rng.uniform(12, 18) * s
         c = rng.uniform(half, size - half, size=2)
         angle = rng.uniform(0, 90)
         box = cv2.boxPoints(((c[0], c[1]), (2 * half, 2 * half), angle))
         cv2.fillPoly(mask, [np.round(box).astype(np.int32)], 1, lineType=cv2.LINE_8)
     elif cls == 4:
-        r = rng.uniform(12, 19) * s
+        r = rng.uniform(18, 25) * s
         c = rng.uniform(r * 0.8, size - r * 0.8, size=2)
         a0 = rng.uniform(0, 2 * np.pi)
         angles = a0 + np.array([0, 2 * np.pi / 3, 4 * np.pi / 3])
         pts = np.stack([c[0] + r * np.cos(angles), c[1] + r * np.sin(angles)], 1)
         cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 1, lineType=cv2.LINE_8)
     else:
-        width = int(rng.uniform(9, 14) * s)
+        width = int(rng.uniform(14, 19) * s)
         start = int(rng.integers(0, size - width))
         if rng.random() < 0.5:
             mask[start:start + width, :] = 1
@@ -84,7 +84,7 @@ def _shape_mask(rng, cls, size):
     return mask.astype(bool)
 
 
-def draw_sample(seed, split, index, size=64, max_shapes=3):
+def draw_sample(seed, split, index, size=64, max_shapes=2):
     """Draw one (image, label) pair.
 
     Args:
@@ -104,7 +104,7 @@ def draw_sample(seed, split, index, size=64, max_shapes=3):
     for _ in range(int(rng.integers(1, max_shapes + 1))):
         cls = int(rng.integers(2, 2 + len(SHAPE_COLORS)))
         mask = _shape_mask(rng, cls, size)
-        color = np.array(SHAPE_COLORS[cls], np.float32) + rng.uniform(-25, 25, size=3)
+        color = np.array(SHAPE_COLORS[cls], np.float32) + rng.uniform(-20, 20, size=3)
         shade = rng.uniform(-12, 12, size=(size, size, 1))  # texture inside the shape
         img[mask] = (color + shade)[mask]
         label[mask] = cls

@@ -42,7 +42,7 @@ class DeployConfig:
             if key not in self.dic:
                 raise DeployConfigError('{}: `Deploy.{}` is missing'.format(path, key))
         self.model_file = os.path.join(base, self.dic['model'])
-        self.params_file = os.path.join(base, self.dic['params'])
+        self.params_file = os.path.join(base, self.dic['params'] or '')
         onnx = self.dic.get('onnx_model')
         self.onnx_file = os.path.join(base, onnx) if onnx else None
         self.output_op = self.dic.get('output_op', 'argmax')

@@ -77,8 +77,9 @@ def run(args):
     deploy_cfg = DeployConfig(args.config)
     images = list_images(args.image_path)
     trt_shapes = None
-    if args.use_trt and args.enable_auto_tune:
-        trt_shapes = tuned_trt_shapes(images, deploy_cfg.transforms, args.batch_size)
+    if args.use_trt:
+        trt_shapes = (tuned_trt_shapes(images, deploy_cfg.transforms, args.batch_size) if args.enable_auto_tune
+                      else ([1, 3, 64, 64], [args.batch_size, 3, 512, 512], [args.batch_size, 3, 2048, 2048]))
     predictor = build_predictor(args, deploy_cfg, trt_shapes)
     image_root = args.image_path if os.path.isdir(args.image_path) else None
     timer = StageTimer()

@@ -43,6 +43,7 @@ class OnnxPredictor:
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(cpu_threads)
         options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # paddle2onnx leaves unused constants: warnings only
         self.session = ort.InferenceSession(onnx_file, options, providers=providers)
         self.input_name = self.session.get_inputs()[0].name
 

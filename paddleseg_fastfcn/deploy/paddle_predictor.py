@@ -55,7 +55,8 @@ class PaddlePredictor:
             once with ``paddle.tensorrt.convert`` into ``trt_dir``).
         precision (str): ``fp32`` | ``fp16`` | ``int8``.
         min_subgraph_size (int): smallest op group handed to TensorRT.
-        trt_shapes (tuple | None): ``(min, opt, max)`` input shapes for TensorRT.
+        trt_shapes (tuple | None): ``(min, opt, max)`` input shapes for TensorRT
+            (default 1x3x64x64, 1x3x512x512, 1x3x2048x2048).
         trt_dir (str | None): where the TensorRT program is written.
     """
 
@@ -97,20 +98,17 @@ class PaddlePredictor:
                                       '(paddle.tensorrt is missing)') from e
         if trt_shapes is None:
             trt_shapes = ([1, 3, 64, 64], [1, 3, 512, 512], [1, 3, 2048, 2048])
-        trt_config = TensorRTConfig(inputs=[Input(
-            min_input_shape=trt_shapes[0], optim_input_shape=trt_shapes[1],
-            max_input_shape=trt_shapes[2], name='x')])
-        trt_config.precision_mode = {'fp32': PrecisionMode.FP32, 'fp16': PrecisionMode.FP16,
-                                     'int8': PrecisionMode.INT8}[precision]
-        trt_config.min_subgraph_size = int(min_subgraph_size)
         trt_dir = trt_dir or os.path.join(os.path.dirname(model_file), 'trt_' + precision)
         os.makedirs(trt_dir, exist_ok=True)
-        trt_config.save_model_dir = os.path.join(trt_dir, 'model')
-        paddle.enable_static()
-        try:
-            paddle.tensorrt.convert(model_file, trt_config)
-        finally:
-            paddle.disable_static()
+        trt_config = TensorRTConfig(
+            inputs=[Input(min_input_shape=trt_shapes[0], optim_input_shape=trt_shapes[1],
+                          max_input_shape=trt_shapes[2], name='x')],
+            min_subgraph_size=int(min_subgraph_size),
+            save_model_dir=os.path.join(trt_dir, 'model'),
+            precision_mode={'fp32': PrecisionMode.FP32, 'fp16': PrecisionMode.FP16,
+                            'int8': PrecisionMode.INT8}[precision])
+        # PIR-TRT: writes a program whose TensorRT subgraphs are engine ops.
+        paddle.tensorrt.convert(model_file, trt_config)
         return trt_config.save_model_dir + '.json', trt_config.save_model_dir + '.pdiparams'
 
     def run(self, batch):

@@ -3,6 +3,8 @@
 Checks happen before anything is built so a wrong flag fails in a second with a
 message saying what to change, not deep inside a kernel.
 """
+import os
+
 import paddle
 
 DEVICES = ('cpu', 'gpu')
@@ -26,13 +28,40 @@ def set_device(device):
             raise ValueError(
                 '--device gpu: paddle is not compiled with CUDA (the installed paddlepaddle '
                 'is a CPU build); install a paddlepaddle-gpu build or use --device cpu')
-        if paddle.device.cuda.device_count() == 0:
+        count = paddle.device.cuda.device_count()
+        if count == 0:
             raise ValueError('--device gpu: paddle is compiled with CUDA but no GPU is visible '
                              '(check CUDA_VISIBLE_DEVICES and the driver)')
-        gpu_id = paddle.distributed.ParallelEnv().device_id
-        paddle.set_device('gpu:{}'.format(gpu_id))
+        check_selected_gpus(os.environ.get('FLAGS_selected_gpus'), count)
+        # 'gpu' resolves to FLAGS_selected_gpus, which paddle.distributed.launch
+        # sets to each rank's own card.
+        paddle.set_device('gpu')
     else:
         paddle.set_device('cpu')
+
+
+def check_selected_gpus(selected, device_count):
+    """Raise ValueError unless every card id in ``selected`` exists.
+
+    Without this check a missing card fails inside CUDA with an error that does
+    not say which launcher flag asked for it.
+
+    Args:
+        selected (str | None): ``FLAGS_selected_gpus`` as paddle.distributed.launch
+            sets it for this rank (ids relative to CUDA_VISIBLE_DEVICES), e.g. '3'.
+        device_count (int): GPUs visible to this process.
+    """
+    if not selected:
+        return
+    ids = [int(i) for i in str(selected).split(',') if i.strip()]
+    missing = [i for i in ids if i >= device_count]
+    if missing:
+        raise ValueError(
+            'GPU {} requested (FLAGS_selected_gpus={}, from paddle.distributed.launch '
+            '--devices / CUDA_VISIBLE_DEVICES) but only {} GPU(s) are visible (ids 0..{}); '
+            'request at most {} device(s) per machine'.format(
+                ','.join(map(str, missing)), selected, device_count, device_count - 1,
+                device_count))
 
 
 def check_precision(device, precision, amp_level):

@@ -68,3 +68,9 @@ def test_overrides_apply(tmp_path):
     cfg = load_config(path, batch_size=8, iters=3, opts=['model.num_classes=3'])
     assert cfg.batch_size == 8 and cfg.iters == 3
     assert cfg.dic['model']['num_classes'] == 3
+
+
+def test_unknown_opts_key_is_rejected(tmp_path):
+    path = write(tmp_path, 'ok.yml', MINIMAL)
+    with pytest.raises(ConfigError, match="'itres'"):
+        load_config(path, opts=['itres=5'])

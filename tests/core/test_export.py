@@ -5,7 +5,9 @@ per module (output_op none, dynamic shape) and compared at two sizes and batch 1
 and 2, with oneDNN off and on.
 """
 import importlib
+import importlib.metadata
 import os
+import shutil
 
 import numpy as np
 import paddle
@@ -14,7 +16,7 @@ import yaml
 
 from paddleseg_fastfcn.core.builder import ConfigError
 from paddleseg_fastfcn.core.export import SegmentationOutputWrapper, export_model, load_weights
-from paddleseg_fastfcn.core.onnx_export import DEFAULT_OPSET, export_onnx
+from paddleseg_fastfcn.core.onnx_export import DEFAULT_OPSET, export_onnx, verify_onnx
 from paddleseg_fastfcn.deploy.onnx_predictor import OnnxPredictor
 from paddleseg_fastfcn.deploy.paddle_predictor import PaddlePredictor
 from tests.deploy.exported_models import dygraph_logits, make_trained_like_model
@@ -22,15 +24,6 @@ from tests.deploy.exported_models import dygraph_logits, make_trained_like_model
 SHAPES = [(1, 3, 64, 64), (2, 3, 64, 64), (1, 3, 96, 80), (2, 3, 96, 80)]
 ATOL_PADDLE = 1e-4
 ATOL_ONNX = 1e-3
-
-# Model-code bugs found by these tests (Paddle 3.3.1); the fix is in the report of
-# issue 5 and belongs to the model files. Remove a marker when its fix lands.
-ONEDNN_1x1_RESIZE = pytest.mark.xfail(
-    strict=True, reason='oneDNN matmul with transpose_y and inner size 1 is wrong: '
-    'resize_align_corners of a 1x1 map (PSP bin 1, ASPP image pooling) gives NaN/garbage')
-ONNX_ADAPTIVE_POOL = pytest.mark.xfail(
-    strict=True, reason='paddle2onnx 2.1.0 cannot convert adaptive pooling to bins > 1 '
-    'with dynamic H/W (PSP head)')
 
 
 def random_inputs(seed=0):
@@ -75,8 +68,8 @@ def assert_same_masks(ref_logits, out_logits, tol):
 
 @pytest.mark.parametrize('head,enable_mkldnn', [
     ('enc', False), ('enc', True),
-    ('psp', False), pytest.param('psp', True, marks=ONEDNN_1x1_RESIZE),
-    ('aspp', False), pytest.param('aspp', True, marks=ONEDNN_1x1_RESIZE),
+    ('psp', False), ('psp', True),
+    ('aspp', False), ('aspp', True),
 ])
 def test_paddle_inference_equals_dygraph(exports, head, enable_mkldnn):
     model, save_dir, _ = exports(head)
@@ -90,7 +83,15 @@ def test_paddle_inference_equals_dygraph(exports, head, enable_mkldnn):
         assert_same_masks(ref, out, ATOL_PADDLE)
 
 
-@pytest.mark.parametrize('head', ['enc', pytest.param('psp', marks=ONNX_ADAPTIVE_POOL), 'aspp'])
+def test_onednn_on_an_input_one_backbone_stride_wide(exports):
+    """Width 32 gives c4 of width 1, which JPU upsamples with the matmul resize."""
+    model, save_dir, _ = exports('enc')
+    x = np.random.RandomState(2).uniform(-2, 2, (1, 3, 64, 32)).astype('float32')
+    np.testing.assert_allclose(predictor(save_dir, True).run(x), dygraph_logits(model, x),
+                               rtol=0, atol=ATOL_PADDLE)
+
+
+@pytest.mark.parametrize('head', ['enc', 'psp', 'aspp'])
 def test_onnx_runtime_matches_paddle_inference(exports, head):
     _, save_dir, onnx_error = exports(head)
     if onnx_error is not None:
@@ -118,16 +119,47 @@ def test_deploy_yaml_names_the_written_files(exports):
     assert deploy['onnx_opset'] == DEFAULT_OPSET
 
 
+def test_onnx_export_installs_nothing(exports):
+    """paddle2onnx's default optimizer pip-installs numpy 2 at run time; ours must not."""
+    _, save_dir, _ = exports('enc')
+    installed = {(d.metadata['Name'], d.version) for d in importlib.metadata.distributions()}
+    export_onnx(save_dir)
+    importlib.invalidate_caches()
+    assert {(d.metadata['Name'], d.version) for d in importlib.metadata.distributions()} == installed
+
+
+def test_verify_onnx_catches_an_onnx_model_that_computes_something_else(exports, tmp_path):
+    import onnx
+    from onnx import helper
+    _, save_dir, _ = exports('enc')
+    copy = str(tmp_path / 'export')
+    shutil.copytree(save_dir, copy)
+    assert verify_onnx(copy) < 1e-3
+    onnx_file = os.path.join(copy, 'model.onnx')
+    model = onnx.load(onnx_file)
+    # Scale the output by 1.5 inside the graph, as a wrong conversion would change it.
+    out = model.graph.output[0].name
+    for node in model.graph.node:
+        node.output[:] = [o + '_raw' if o == out else o for o in node.output]
+    model.graph.node.extend([
+        helper.make_node('Constant', [], ['scale'], value=helper.make_tensor('s', onnx.TensorProto.FLOAT, [], [1.5])),
+        helper.make_node('Mul', [out + '_raw', 'scale'], [out])])
+    onnx.save(model, onnx_file)
+    with pytest.raises(RuntimeError, match='disagrees with the Paddle model'):
+        verify_onnx(copy)
+
+
 def test_export_cli_argmax_with_fixed_shape(tmp_path):
     config, weights, model = make_trained_like_model(str(tmp_path), 'enc')
     save_dir = str(tmp_path / 'export')
     export_cli = importlib.import_module('export')
     export_cli.main(['--config', config, '--model_path', weights, '--save_dir', save_dir,
-                     '--input_shape', '1', '3', '64', '64', '--output_op', 'argmax'])
+                     '--input_shape', '1', '3', '64', '64', '--output_op', 'argmax', '--onnx', 'True'])
     with open(os.path.join(save_dir, 'deploy.yaml'), encoding='utf-8') as f:
         deploy = yaml.safe_load(f)['Deploy']
     assert deploy['input_shape'] == [1, 3, 64, 64]
     assert (deploy['output_op'], deploy['output_dtype']) == ('argmax', 'int32')
+    assert deploy['onnx_model'] == 'model.onnx'  # converted and verified by the CLI
     x = random_inputs()[0]
     ref = dygraph_logits(model, x)
     for enable_mkldnn in (False, True):

@@ -70,3 +70,13 @@ def test_seeded_dataset_is_reproducible_and_leaves_global_rng_alone():
     assert np.array_equal(np.random.get_state()[1], before)
     assert np.array_equal(dataset[(2, 11)][1], a)
     assert not np.array_equal(dataset[(2, 12)][1], a)
+
+
+def test_two_ranks_of_batch_b_see_what_one_process_of_batch_2b_sees():
+    # The property multi-card training relies on: per step, the union of the ranks'
+    # batches is the single-process batch, with the same augmentation seeds.
+    single = list(ShardedBatchSampler(11, batch_size=4, seed=2, total_iters=5))
+    ranks = [list(ShardedBatchSampler(11, batch_size=2, num_replicas=2, rank=r, seed=2,
+                                      total_iters=5)) for r in range(2)]
+    for step, batch in enumerate(single):
+        assert sorted(batch) == sorted(ranks[0][step] + ranks[1][step])

@@ -155,3 +155,23 @@ def test_quick_run_prints_every_selected_row_and_writes_json(tmp_path):
     for label in ('EncNet+JPU R50', 'PaddleSeg 2.8 FastFCN', 'ONNX Runtime', 'numpy fp32 GEMM', 'train step'):
         assert label in proc.stdout
     assert '| comparison (slow / fast) |' in proc.stdout
+
+
+def load_cli():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('benchmark_cli', os.path.join(REPO, 'tools', 'benchmark.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cli_defaults_quick_mode_and_option_checks():
+    cli = load_cli()
+    full = cli.parse_args([])
+    assert full.size == [512, 512] and full.train_size == [480, 480] and full.num_classes == 150
+    assert full.threads == os.cpu_count() and full.repeats >= 3 and full.warmup >= 1
+    quick = cli.parse_args(['--quick', '--size', '96', '128', '--env', 'MKL_DEBUG_CPU_TYPE=5'])
+    assert quick.size == [96, 128] and quick.repeats == 1 and quick.env == {'MKL_DEBUG_CPU_TYPE': '5'}
+    for bad in (['--size', '100'], ['--repeats', '0'], ['--env', 'NO_EQUALS_SIGN']):
+        with pytest.raises(SystemExit):
+            cli.parse_args(bad)

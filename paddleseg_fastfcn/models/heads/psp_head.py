@@ -1,10 +1,9 @@
 """PSP head: pyramid pooling (bins 1/2/3/6) followed by a conv classifier."""
 import paddle
 import paddle.nn as nn
-import paddle.nn.functional as F
 from paddleseg.cvlibs import manager
 
-from paddleseg_fastfcn.models.layers import ConvBNReLU
+from paddleseg_fastfcn.models.layers import ConvBNReLU, adaptive_avg_pool
 from paddleseg_fastfcn.models.heads.checks import check_in_index, select_feature
 from paddleseg_fastfcn.models.heads.upsample import upsample_pooled
 
@@ -12,10 +11,11 @@ from paddleseg_fastfcn.models.heads.upsample import upsample_pooled
 class PyramidPooling(nn.Layer):
     """Pool to each bin size, conv1x1-BN-ReLU, upsample, concat with the input.
 
-    Branches are ``conv1..conv4`` as the official ``PyramidPooling``. Adaptive
-    average pooling exports and runs correctly under Paddle Inference with oneDNN
-    (checked in tests/models/test_to_static.py); the upsampling is bilinear with
-    align_corners=True, written without oneDNN's bilinear_interp (see upsample.py).
+    Branches are ``conv1..conv4`` as the official ``PyramidPooling``. The pooling
+    is ``adaptive_avg_pool`` (matrix products) because paddle2onnx converts
+    Paddle's adaptive pooling wrongly or not at all (see layers/adaptive_pool.py);
+    the upsampling is bilinear with align_corners=True, written without oneDNN's
+    bilinear_interp (see upsample.py).
 
     Args:
         in_channels (int): input channels C.
@@ -36,7 +36,7 @@ class PyramidPooling(nn.Layer):
         size = paddle.shape(x)[2:]
         branches = [x]
         for i, bins in enumerate(self.bin_sizes, 1):
-            pooled = F.adaptive_avg_pool2d(x, bins)
+            pooled = adaptive_avg_pool(x, bins)
             branches.append(upsample_pooled(getattr(self, 'conv{}'.format(i))(pooled), size))
         return paddle.concat(branches, axis=1)
 
