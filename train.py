@@ -1,7 +1,10 @@
 """Train a segmentation model from a PaddleSeg-schema YAML config.
 
     python train.py --config configs/xxx.yml --save_dir output --do_eval --use_vdl
+    python -m paddle.distributed.launch --devices 0,1,2,3 train.py --config ... --device gpu
     python -m paddle.distributed.launch --nproc_per_node 2 train.py --config ... --device cpu
+
+Under the launcher batch_size is per card; see docs/distributed.md.
 """
 import argparse
 import sys

@@ -151,11 +151,12 @@ def _loop(run, settings, log):
         len(run.train_dataset), run.batch_size, num_replicas=settings.world_size,
         rank=settings.rank, seed=run.seed, start_iter=run.start_iter, total_iters=run.total_iters)
     loader = build_train_loader(SeededDataset(run.train_dataset), sampler, settings.num_workers)
-    log.info('training {} iterations from {}: {} samples, batch_size {} per rank x {} rank(s), '
-             '{} iterations/epoch, seed {}, device {}, precision {}; lr multipliers per '
-             'parameter group (mult, #params): {}; loss terms: {}'.format(
+    log.info('training {} iterations from {}: {} samples, batch_size {} per rank x {} rank(s) '
+             '= global batch {}, {} iterations/epoch, seed {}, device {}, precision {}; lr '
+             'multipliers per parameter group (mult, #params): {}; loss terms: {}'.format(
                  run.total_iters, run.start_iter, len(run.train_dataset), run.batch_size,
-                 settings.world_size, sampler.batches_per_epoch, run.seed, settings.device,
+                 settings.world_size, run.batch_size * settings.world_size,
+                 sampler.batches_per_epoch, run.seed, settings.device,
                  settings.amp_dtype or 'fp32', group_lr_multipliers(run.optimizer), run.names))
 
     train_model.train()
@@ -185,8 +186,9 @@ def _loop(run, settings, log):
 def _step(run, train_model, scaler, data, iteration, settings):
     """One optimization step; returns (weighted loss terms averaged over ranks, lr used).
 
-    The rank average is the loss of the global batch (every image has the same
-    pixel count), so logs match a single process with ``batch_size x ranks``.
+    The rank average is what DataParallel's averaged gradient optimizes; it is
+    the loss of the pooled global batch when the ranks' batches hold equally
+    many labelled pixels (the loss is a mean over labelled pixels).
     """
     images, label = data['img'], data['label'].astype('int64')
     with paddle.amp.auto_cast(enable=settings.amp_dtype is not None, level=settings.amp_level,

@@ -71,7 +71,7 @@ def test_two_ranks_match_one_process_with_the_global_batch_and_resume(tmp_path):
     # Only rank 0 writes: one log, the checkpoints, best_model (evaluation ran on both ranks).
     assert sorted(os.listdir(dist)) == ['best_model', 'iter_2', 'iter_4', 'train.log']
     logs = worker_logs(str(log_dir))
-    assert 'batch_size 1 per rank x 2 rank(s)' in logs[0]
+    assert 'batch_size 1 per rank x 2 rank(s) = global batch 2' in logs[0]
     assert logs[0].count('[EVAL]') == 2
     assert '[TRAIN]' not in logs[1] and '[EVAL]' not in logs[1]
 
