@@ -1,6 +1,6 @@
 """Predict segmentation masks for images (PaddleSeg's tools/predict.py options).
 
-    python predict.py --config configs/mini/encnet_jpu_r50_mini_64x64_300.yml \
+    python predict.py --config configs/mini/encnet_jpu_r50_mini_64x64_400.yml \
         --model_path output/mini/best_model/model.pdparams \
         --image_path data/mini_ade20k/images/validation --save_dir output/mini/predict
 
@@ -27,7 +27,9 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from paddleseg_fastfcn.core.predict import predict_from_config
+    from paddleseg_fastfcn.utils.device import set_device
     try:
+        set_device(args.device)
         predict_from_config(args.config, args.model_path, args.image_path, save_dir=args.save_dir,
                             opts=args.opts, aug=args.aug, scales=args.scales,
                             flip_horizontal=args.flip_horizontal, is_slide=args.is_slide,

@@ -1,6 +1,6 @@
 """Evaluate a trained model on the config's val_dataset (PaddleSeg's tools/val.py options).
 
-    python val.py --config configs/mini/encnet_jpu_r50_mini_64x64_300.yml \
+    python val.py --config configs/mini/encnet_jpu_r50_mini_64x64_400.yml \
         --model_path output/mini/best_model/model.pdparams
     # official protocol (ResizeByLong 520 in the config's val transforms):
     python val.py --config ... --model_path ... --is_slide --crop_size 480 480 --stride 320 320 \
@@ -29,7 +29,9 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from paddleseg_fastfcn.core.evaluate import evaluate_checkpoint
+    from paddleseg_fastfcn.utils.device import set_device
     try:
+        set_device(args.device)
         evaluate_checkpoint(args.config, args.model_path, save_dir=args.save_dir,
                             num_workers=args.num_workers, opts=args.opts, aug=args.aug,
                             scales=args.scales, flip_horizontal=args.flip_horizontal,

@@ -185,6 +185,8 @@ def add_inference_args(parser, aug_flag):
                         help='sliding window size')
     parser.add_argument('--stride', nargs=2, type=int, default=None, metavar=('W', 'H'),
                         help='sliding window step')
+    parser.add_argument('--device', choices=['cpu', 'gpu'], default='cpu',
+                        help='where to run (PaddleSeg option; TIPC passes it)')
 
 
 def resolve_options(test_config, aug=None, scales=None, flip_horizontal=None, is_slide=None,

@@ -8,10 +8,12 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
 
 def list_images(image_path):
-    """Image files from a file, a folder (recursive, sorted) or a ``.txt`` list.
+    """Image files from a file, a folder (recursive, sorted) or a list file.
 
-    A ``.txt`` list holds one image per line (first whitespace-separated field;
-    relative paths are relative to the list's directory), as PaddleSeg's lists.
+    Any file that is not an image (``.txt``, ``.list`` ...) is a list, as in
+    PaddleSeg (its TIPC list is ``cityscapes_val_5.list``): one image per line
+    (first whitespace-separated field; relative paths are relative to the list's
+    directory).
 
     Raises:
         FileNotFoundError: ``image_path`` does not exist or yields no image.
@@ -23,7 +25,7 @@ def list_images(image_path):
         for root, _, names in os.walk(image_path):
             files += [os.path.join(root, n) for n in names if n.lower().endswith(IMAGE_EXTENSIONS)]
         files.sort()
-    elif image_path.endswith('.txt'):
+    elif not image_path.lower().endswith(IMAGE_EXTENSIONS):
         base = os.path.dirname(os.path.abspath(image_path))
         with open(image_path, 'r', encoding='utf-8') as f:
             fields = [line.split() for line in f]

@@ -30,6 +30,8 @@ def parse_args(argv=None):
     p.add_argument('--save_dir', default='./output')
     p.add_argument('--device', choices=['cpu', 'gpu'], default='cpu')
     p.add_argument('--backend', choices=['paddle', 'onnxruntime'], default='paddle')
+    p.add_argument('--onnx_file', default=None,
+                   help='ONNX model for --backend onnxruntime (default: Deploy.onnx_model of --config)')
     p.add_argument('--use_trt', type=str2bool, default=False)
     p.add_argument('--precision', choices=['fp32', 'fp16', 'int8'], default='fp32')
     p.add_argument('--min_subgraph_size', type=int, default=3, help='TensorRT: smallest op group')
@@ -75,6 +77,8 @@ def tuned_trt_shapes(images, transforms, batch_size):
 def run(args):
     """Segment every image of ``args.image_path``; returns the written mask files."""
     deploy_cfg = DeployConfig(args.config)
+    if args.onnx_file:
+        deploy_cfg.onnx_file = args.onnx_file
     images = list_images(args.image_path)
     trt_shapes = None
     if args.use_trt:

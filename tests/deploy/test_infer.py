@@ -89,7 +89,7 @@ def test_onnxruntime_backend(exported, tmp_path):
 
 def test_cli_script_with_image_list_and_benchmark(exported, tmp_path):
     _, save_dir, image_dir = exported
-    image_list = tmp_path / 'list.txt'
+    image_list = tmp_path / 'val.list'  # PaddleSeg's TIPC lists end in .list
     image_list.write_text('{} ignored_label.png\n{}\n'.format(
         os.path.join(image_dir, 'a.png'), os.path.join(image_dir, 'c.jpg')))
     out_dir = str(tmp_path / 'masks')
@@ -142,6 +142,17 @@ def test_missing_model_file(exported, tmp_path):
     no_onnx = write_variant_yaml(save_dir, 'deploy_no_onnx.yaml', onnx_model=None)
     with pytest.raises(DeployConfigError, match='onnx_model'):
         main(['--config', no_onnx, '--image_path', image_dir, '--backend', 'onnxruntime'])
+
+
+def test_onnx_file_argument_overrides_deploy_yaml(exported, tmp_path):
+    model, save_dir, image_dir = exported
+    onnx_copy = str(tmp_path / 'elsewhere.onnx')
+    shutil.copy(os.path.join(save_dir, 'model.onnx'), onnx_copy)
+    no_onnx = write_variant_yaml(save_dir, 'deploy_no_onnx2.yaml', onnx_model=None)
+    out_dir = str(tmp_path / 'masks')
+    main(['--config', no_onnx, '--image_path', image_dir, '--save_dir', out_dir,
+          '--backend', 'onnxruntime', '--onnx_file', onnx_copy, '--print_detail', 'False'])
+    assert_masks_match_dygraph(model, image_dir, out_dir)
 
 
 def test_unreadable_image(exported, tmp_path):
