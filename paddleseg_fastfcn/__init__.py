@@ -5,4 +5,9 @@ in PaddleSeg's component registries.
 """
 __version__ = '0.1.0'
 
-from . import models, losses, datasets
+from .utils.cpu_tuning import use_fast_mkl_path_on_amd
+
+# Before any Paddle computation: MKL reads the variable at its first call.
+use_fast_mkl_path_on_amd()
+
+from . import models, losses, datasets  # noqa: E402  (registration)

@@ -82,6 +82,8 @@ def main(argv=None):
         'size', 'batch_size', 'num_classes', 'warmup', 'repeats', 'train_size', 'train_batch',
         'gemm_size', 'threads', 'device', 'config_dir', 'env')}
     settings['quick'] = args.quick
+    # Set by `import paddleseg_fastfcn` on AMD CPUs (utils/cpu_tuning.py); every case inherits it.
+    settings['mkl_debug_cpu_type'] = args.env.get('MKL_DEBUG_CPU_TYPE', os.environ.get('MKL_DEBUG_CPU_TYPE'))
     settings['command'] = ' '.join(['python', 'tools/benchmark.py'] + list(sys.argv[1:] if argv is None else argv))
     try:
         doc = run(settings, args.cases, args.json, args.workdir, args.timeout, markdown_path=args.markdown)

@@ -60,7 +60,8 @@ def render_markdown(doc):
             s['device'], s['threads'], s['threads'], s['batch_size'], s['size'][0], s['size'][1],
             s['num_classes'], s['warmup'], s['repeats'], s['train_size'][0], s['train_size'][1],
             s['train_batch']) + (' Extra environment: {}.'.format(
-                ', '.join('{}={}'.format(k, v) for k, v in sorted(s['env'].items()))) if s.get('env') else ''),
+                ', '.join('{}={}'.format(k, v) for k, v in sorted(s['env'].items()))) if s.get('env') else '')
+        + ' MKL code path: MKL_DEBUG_CPU_TYPE={}.'.format(s.get('mkl_debug_cpu_type') or 'unset'),
         '**Machine**: {} ({} logical cores, {} GiB); paddlepaddle {}, paddleseg {}, onnxruntime {}; '
         'load average {} at start, {} after the last case.'.format(
             m['cpu'], m['logical_cores'], m['memory_gib'], m['versions'].get('paddlepaddle'),
