@@ -23,19 +23,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import paddle  # noqa: E402
-import paddle.nn as nn  # noqa: E402
 
 from paddleseg_fastfcn.core.builder import build_model, load_config  # noqa: E402
-
-
-def layer_macs(layer, output):
-    """Multiply-adds of one Conv2D / Linear call that produced ``output``."""
-    weight_shape = layer.weight.shape
-    if isinstance(layer, nn.Conv2D):
-        # weight [out, in / groups, kh, kw]: each output element sums in/groups*kh*kw products
-        return int(output.numel()) * weight_shape[1] * weight_shape[2] * weight_shape[3]
-    # Linear weight [in, out]: each output element sums `in` products
-    return int(output.numel()) * weight_shape[0]
+from paddleseg_fastfcn.utils.model_cost import MacCounter, count_parameters  # noqa: E402
 
 
 def count_macs(model, input_shape):
@@ -48,45 +38,17 @@ def count_macs(model, input_shape):
     Returns:
         dict: part name -> multiply-adds (int).
     """
-    per_part = {}
-    handles = []
-
-    def hook_for(name):
-        part = name.split('.')[0]
-
-        def hook(layer, inputs, output):
-            per_part[part] = per_part.get(part, 0) + layer_macs(layer, output)
-        return hook
-
-    for name, layer in model.named_sublayers():
-        if isinstance(layer, (nn.Conv2D, nn.Linear)):
-            handles.append(layer.register_forward_post_hook(hook_for(name)))
-    try:
-        with paddle.no_grad():
-            model(paddle.rand(input_shape))
-    finally:
-        for handle in handles:
-            handle.remove()
-    return per_part
-
-
-def count_parameters(layer):
-    """(trainable, frozen) element counts; frozen = BN running statistics etc."""
-    trainable = frozen = 0
-    for p in layer.parameters():
-        if p.stop_gradient:
-            frozen += int(p.numel())
-        else:
-            trainable += int(p.numel())
-    return trainable, frozen
+    with MacCounter(model) as counter, paddle.no_grad():
+        model(paddle.rand(input_shape))
+    return counter.per_part
 
 
 def summarize(model, height, width):
     """Parameters and multiply-adds of ``model`` per top-level part and in total."""
     parts = [name for name, _ in model.named_children()] or ['model']
-    params = {name: count_parameters(getattr(model, name))[0] for name in parts
+    params = {name: count_parameters(getattr(model, name)) for name in parts
               if getattr(model, name, None) is not None}
-    trainable, frozen = count_parameters(model)
+    trainable, frozen = count_parameters(model), count_parameters(model, trainable=False)
     shape = [1, 3, height, width]
     model.eval()
     macs_eval = count_macs(model, shape)

@@ -16,7 +16,7 @@ import yaml
 from paddleseg_fastfcn.core.export import export_model
 from paddleseg_fastfcn.core.onnx_export import export_onnx
 
-from .flops import MacCounter, count_parameters
+from ..utils.model_cost import MacCounter, count_parameters
 from .memory import PeakRSS
 from .model_zoo import build_benchmark_model
 from .runtime import image_batch

@@ -9,7 +9,7 @@ import paddle
 
 from paddleseg_fastfcn.losses import SegCrossEntropyLoss, SemanticEncodingLoss
 
-from .flops import count_parameters
+from ..utils.model_cost import count_parameters
 from .memory import PaddleHostPeak, PeakRSS
 from .model_zoo import build_benchmark_model
 from .runtime import gpu_peak_memory_mb, image_batch, label_batch, synchronize

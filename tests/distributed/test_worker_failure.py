@@ -5,6 +5,7 @@ SIGKILL, as the OOM killer would) it stops the others and exits non-zero
 itself. The surviving rank would otherwise wait in its next all_reduce.
 """
 import os
+import re
 import signal
 import subprocess
 import time
@@ -64,7 +65,10 @@ def test_killing_one_worker_ends_the_launch_non_zero(tmp_path):
         os.kill(workers[1], signal.SIGKILL)
         launcher.wait(timeout=EXIT_TIMEOUT)
         assert launcher.returncode != 0
-        assert 'rank 1 status failed' in output_path.read_text()
+        # Which failure the launcher sees first is a race: rank 1's SIGKILL ('rank 1
+        # status failed'), or rank 0 aborting on the broken connection ('Exit code -6').
+        text = output_path.read_text()
+        assert re.search(r'rank \d status failed|Exit code -?[1-9]', text), text[-3000:]
         # The surviving rank was stopped too, not left waiting in a collective.
         _wait_for(lambda: not os.path.exists('/proc/{}'.format(workers[0])) or
                   _zombie(workers[0]), 10, 'rank 0 to end')

@@ -13,7 +13,7 @@ import paddle
 import pytest
 
 from paddleseg_fastfcn.benchmark.cases import OWN_MODELS, select_cases
-from paddleseg_fastfcn.benchmark.flops import MacCounter, count_parameters
+from paddleseg_fastfcn.utils.model_cost import MacCounter, count_parameters
 from paddleseg_fastfcn.benchmark.memory import PeakRSS
 from paddleseg_fastfcn.benchmark.model_zoo import DEFAULT_CONFIG_DIR, build_benchmark_model, find_config
 from paddleseg_fastfcn.benchmark.targets import compare

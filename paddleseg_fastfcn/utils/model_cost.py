@@ -1,5 +1,7 @@
 """Parameters and multiply-adds (MACs) of a model, counted with forward hooks.
 
+Shared by tools/model_summary.py and tools/benchmark.py, so both report the same numbers.
+
 Only convolutions and fully connected layers are counted (the convention of the
 FastFCN paper's FLOP estimates): they are nearly all of the arithmetic, and
 what remains (BN, activations, pooling, resizes, the Encoding layer's matrix
@@ -28,25 +30,30 @@ class MacCounter:
 
         with MacCounter(model) as counter:
             model(x)
-        counter.macs  # int
+        counter.macs      # int, all of them
+        counter.per_part  # {'backbone': ..., 'neck': ..., 'head': ...} by top-level sublayer
     """
 
     def __init__(self, model):
         self.model = model
         self.macs = 0
+        self.per_part = {}
         self._handles = []
 
-    def _hook(self, count):
+    def _hook(self, count, part):
         def hook(layer, inputs, output):
-            self.macs += count(layer, output)
+            macs = count(layer, output)
+            self.macs += macs
+            self.per_part[part] = self.per_part.get(part, 0) + macs
         return hook
 
     def __enter__(self):
-        for layer in self.model.sublayers(include_self=True):
+        for name, layer in self.model.named_sublayers(include_self=True):
+            part = name.split('.')[0] or 'model'
             if isinstance(layer, nn.Conv2D):
-                self._handles.append(layer.register_forward_post_hook(self._hook(conv_macs)))
+                self._handles.append(layer.register_forward_post_hook(self._hook(conv_macs, part)))
             elif isinstance(layer, nn.Linear):
-                self._handles.append(layer.register_forward_post_hook(self._hook(linear_macs)))
+                self._handles.append(layer.register_forward_post_hook(self._hook(linear_macs, part)))
         return self
 
     def __exit__(self, *exc):
@@ -56,7 +63,8 @@ class MacCounter:
         return False
 
 
-def count_parameters(model):
+def count_parameters(model, trainable=True):
     """Trainable parameters (weights, biases, BN affine, codewords), as the official
-    code counts them; BN running statistics (stop_gradient parameters in Paddle) excluded."""
-    return int(sum(int(np.prod(p.shape)) for p in model.parameters() if not p.stop_gradient))
+    code counts them; with ``trainable=False`` the others instead (BN running
+    statistics, which Paddle keeps as stop_gradient parameters)."""
+    return int(sum(int(np.prod(p.shape)) for p in model.parameters() if p.stop_gradient != trainable))
