@@ -14,7 +14,6 @@ import pytest
 
 from paddleseg_fastfcn.benchmark.cases import OWN_MODELS, select_cases
 from paddleseg_fastfcn.utils.model_cost import MacCounter, count_parameters
-from paddleseg_fastfcn.benchmark.memory import PeakRSS
 from paddleseg_fastfcn.benchmark.model_zoo import DEFAULT_CONFIG_DIR, build_benchmark_model, find_config
 from paddleseg_fastfcn.benchmark.targets import compare
 from paddleseg_fastfcn.benchmark.timing import time_repeats
@@ -65,11 +64,18 @@ def test_time_repeats_runs_warmup_then_repeats():
 
 
 def test_peak_rss_sees_an_allocation_inside_the_block():
-    with PeakRSS() as mem:
-        block = np.ones(64 * 2 ** 20 // 8)  # 64 MiB, touched
-        block.sum()
-    assert mem.reset
-    assert mem.delta_mb >= 48
+    # In a fresh process, as the benchmark measures every case: in this long-lived
+    # test process the allocator may hand back pages that are already resident.
+    code = ('import numpy as np\n'
+            'from paddleseg_fastfcn.benchmark.memory import PeakRSS\n'
+            'with PeakRSS() as mem:\n'
+            '    block = np.ones(64 * 2 ** 20 // 8)  # 64 MiB, touched\n'
+            '    block.sum()\n'
+            'print(mem.reset, mem.delta_mb)\n')
+    out = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True, check=True)
+    reset, delta_mb = out.stdout.split()[-2:]
+    assert reset == 'True'
+    assert float(delta_mb) >= 48
 
 
 def test_mac_counter_counts_conv_and_linear_multiply_adds():
