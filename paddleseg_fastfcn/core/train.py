@@ -14,8 +14,7 @@ import numpy as np
 import paddle
 
 from paddleseg_fastfcn.core import checkpoint as ckpt
-from paddleseg_fastfcn.core.builder import (KNOWN_TOP_LEVEL_KEYS, ConfigError, builder,
-                                            load_config)
+from paddleseg_fastfcn.core.builder import builder, load_config
 from paddleseg_fastfcn.core.distributed import (all_finite, init_distributed,
                                                 maybe_sync_batchnorm, mean_over_ranks)
 from paddleseg_fastfcn.core.loss_terms import check_finite, term_names, weighted_loss_terms
@@ -34,19 +33,6 @@ def seed_everything(seed):
     paddle.seed(seed)
 
 
-def check_opts(opts):
-    """Reject ``--opts`` keys outside the config schema.
-
-    PaddleSeg adds an unknown top-level key silently (``itres=5`` trains with the
-    file's iters) and ``load_config`` checks only the YAML file's keys.
-    """
-    for item in opts or []:
-        top = item.split('=', 1)[0].split('.', 1)[0]
-        if '=' in item and top not in KNOWN_TOP_LEVEL_KEYS:
-            raise ConfigError('--opts {}: unknown top-level config key {!r}; known keys are '
-                              '{}'.format(item, top, ', '.join(sorted(KNOWN_TOP_LEVEL_KEYS))))
-
-
 def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=None,
           do_eval=False, save_interval=1000, log_iters=10, keep_checkpoint_max=5,
           resume_model=None, use_vdl=False, num_workers=0, seed=None, device='cpu',
@@ -59,7 +45,6 @@ def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=
     """
     amp_dtype = check_precision(device, precision, amp_level)
     set_device(device)
-    check_opts(opts)
     if resume_model:
         ckpt.check_checkpoint_dir(resume_model)  # fail before the slow builds
     cfg = load_config(config, learning_rate=learning_rate, batch_size=batch_size,
