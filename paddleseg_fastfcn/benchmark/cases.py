@@ -46,6 +46,15 @@ PADDLESEG_MODELS = collections.OrderedDict([
 ])
 
 DEPLOY_MODEL = 'enc_jpu_r50'
+DEPLOY_BACKENDS = collections.OrderedDict([
+    ('paddle_inference', ('Paddle Inference, oneDNN off', {'backend': 'paddle_inference', 'onednn': False})),
+    ('paddle_inference_onednn', ('Paddle Inference, oneDNN on', {'backend': 'paddle_inference', 'onednn': True})),
+    ('onnxruntime', ('ONNX Runtime (CPU EP)', {'backend': 'onnxruntime'})),
+])
+# The paper's EncNet pairs (OS8 R50, JPU and OS8 R101) also go through the fast deploy
+# runtimes: dygraph on CPU runs Paddle's generic kernels (a dilated depthwise conv at
+# ~3 GFLOP/s), oneDNN and ONNX Runtime do not, so the JPU-vs-OS8 ratio is measured in both.
+PAIR_BACKENDS = ('paddle_inference_onednn', 'onnxruntime')
 TRAIN_MODELS = ('enc_jpu_r50', 'paddleseg_fastfcn')
 ENCODING_IMPLS = collections.OrderedDict([
     ('ours', 'paddleseg_fastfcn EncodingLayer (matrix products)'),
@@ -72,20 +81,36 @@ def _eval_case(key):
     return Case(key, 'eval', model_label(key), {'model': key})
 
 
+def export_case_name(model):
+    return 'export' if model == DEPLOY_MODEL else 'export_' + model
+
+
+def deploy_case_name(backend, model):
+    """``deploy_<backend>`` for the main deploy model, ``deploy_<backend>_<model>`` otherwise."""
+    return 'deploy_' + backend + ('' if model == DEPLOY_MODEL else '_' + model)
+
+
+def _deploy_cases(model, backends):
+    export = export_case_name(model)
+    cases = [Case(export, 'export', 'export ' + model_label(model), {'model': model, 'export': export})]
+    for backend in backends:
+        label, params = DEPLOY_BACKENDS[backend]
+        cases.append(Case(deploy_case_name(backend, model), 'deploy', '{}: {}'.format(model_label(model), label),
+                          dict(params, model=model, export=export)))
+    return cases
+
+
 def all_cases():
     """Every case in run order."""
     cases = [Case('gemm', 'gemm', 'numpy fp32 GEMM (BLAS)', {})]
     cases += [_eval_case(key) for key in PRIMARY_MODELS]
     for impl, label in ENCODING_IMPLS.items():
         cases.append(Case('encoding_' + impl, 'encoding', 'Encoding: ' + label, {'impl': impl}))
-    cases.append(Case('export', 'export', 'export ' + model_label(DEPLOY_MODEL), {'model': DEPLOY_MODEL}))
-    for name, label, params in (
-            ('deploy_paddle_inference', 'Paddle Inference, oneDNN off', {'backend': 'paddle_inference', 'onednn': False}),
-            ('deploy_paddle_inference_onednn', 'Paddle Inference, oneDNN on', {'backend': 'paddle_inference', 'onednn': True}),
-            ('deploy_onnxruntime', 'ONNX Runtime (CPU EP)', {'backend': 'onnxruntime'})):
-        cases.append(Case(name, 'deploy', '{}: {}'.format(model_label(DEPLOY_MODEL), label),
-                          dict(params, model=DEPLOY_MODEL)))
+    cases += _deploy_cases(DEPLOY_MODEL, DEPLOY_BACKENDS)
+    cases += _deploy_cases('enc_os8_r50', PAIR_BACKENDS)
     cases += [_eval_case(key) for key in R101_MODELS]
+    for key in R101_MODELS:
+        cases += _deploy_cases(key, PAIR_BACKENDS)
     for key in TRAIN_MODELS:
         cases.append(Case('train_' + key, 'train', 'train step: ' + model_label(key), {'model': key}))
     cases += [_eval_case(key) for key in SECONDARY_MODELS]
@@ -95,7 +120,7 @@ def all_cases():
 def select_cases(names=None):
     """The cases named in ``names`` (all if None), in run order.
 
-    ``deploy_*`` cases need the ``export`` case, which is added when missing.
+    A ``deploy_*`` case needs its model's ``export*`` case, which is added when missing.
 
     Raises:
         ValueError: an unknown case name (the message lists the known ones).
@@ -108,6 +133,5 @@ def select_cases(names=None):
     if unknown:
         raise ValueError('unknown case(s) {}; known cases: {}'.format(', '.join(unknown), ', '.join(known)))
     wanted = set(names)
-    if any(n.startswith('deploy_') for n in wanted):
-        wanted.add('export')
+    wanted.update(c.params['export'] for c in cases if c.kind == 'deploy' and c.name in wanted)
     return [c for c in cases if c.name in wanted]

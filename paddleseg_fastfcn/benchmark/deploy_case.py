@@ -22,13 +22,13 @@ from .model_zoo import build_benchmark_model
 from .runtime import image_batch
 from .timing import time_repeats
 
-EXPORT_SUBDIR = 'export'
 REFERENCE_FILE = 'dygraph_logits.npy'
 META_FILE = 'benchmark_meta.json'
 
 
 def export_dir(spec):
-    return os.path.join(spec['workdir'], EXPORT_SUBDIR)
+    """The export of the case's model, named after its export case (``export``, ``export_enc_os8_r50``...)."""
+    return os.path.join(spec['workdir'], spec['params']['export'])
 
 
 def run_export(spec):

@@ -30,7 +30,10 @@ def _case_row(case, result, gemm_gflops):
         error = ' '.join(result.get('error', 'no result').split())
         notes.append('ERROR ' + (error if len(error) <= 240 else error[:237] + '...'))
     if result.get('max_abs_diff') is not None:
-        notes.append('max |diff| vs dygraph {:.2g}'.format(result['max_abs_diff']))
+        # Randomly initialised deep models reach large logits (R101 OS8: ~4e5), so the
+        # difference is shown with the scale it is measured against.
+        notes.append('max |diff| vs dygraph {:.2g} (of max |logit| {:.3g})'.format(
+            result['max_abs_diff'], result.get('reference_max_abs', float('nan'))))
     if case['kind'] == 'train' and ok:
         notes.append('batch {} at {}x{}'.format(result['batch_size'], *result['size']))
     if case['kind'] == 'encoding' and ok:
@@ -48,6 +51,12 @@ def _case_row(case, result, gemm_gflops):
         _fmt(peak, '{:.0f}'), _fmt(delta, '{:.0f}'), _fmt(tensors, '{:.0f}'), '; '.join(notes).replace('|', '/'))
 
 
+MALLOC_NOTES = {
+    'reuse': 'glibc keeps freed memory for reuse (utils/cpu_tuning.py; PADDLESEG_FASTFCN_MALLOC=system turns it off)',
+    'system': 'system malloc defaults (PADDLESEG_FASTFCN_MALLOC=system)',
+}
+
+
 def render_markdown(doc):
     """The report as markdown: settings, one row per case, then the comparisons."""
     s = doc['settings']
@@ -61,7 +70,8 @@ def render_markdown(doc):
             s['num_classes'], s['warmup'], s['repeats'], s['train_size'][0], s['train_size'][1],
             s['train_batch']) + (' Extra environment: {}.'.format(
                 ', '.join('{}={}'.format(k, v) for k, v in sorted(s['env'].items()))) if s.get('env') else '')
-        + ' MKL code path: MKL_DEBUG_CPU_TYPE={}.'.format(s.get('mkl_debug_cpu_type') or 'unset'),
+        + ' MKL code path: MKL_DEBUG_CPU_TYPE={}.'.format(s.get('mkl_debug_cpu_type') or 'unset')
+        + ' Allocator: {}.'.format(MALLOC_NOTES[s.get('malloc', 'system')]),
         '**Machine**: {} ({} logical cores, {} GiB); paddlepaddle {}, paddleseg {}, onnxruntime {}; '
         'load average {} at start, {} after the last case.'.format(
             m['cpu'], m['logical_cores'], m['memory_gib'], m['versions'].get('paddlepaddle'),

@@ -16,13 +16,14 @@ def setup(device, threads):
     Returns:
         dict: the settings in force, for the JSON.
     """
+    from paddleseg_fastfcn.utils.cpu_tuning import malloc_setting
     from paddleseg_fastfcn.utils.device import set_device
     set_device(device)
     paddle.base.core.set_num_threads(int(threads))
     return {'device': device, 'threads': int(threads),
             'env': {k: v for k, v in os.environ.items() if k.startswith(('OMP_', 'MKL_', 'OPENBLAS_', 'FLAGS_'))},
             'FLAGS_use_mkldnn': bool(paddle.get_flags(['FLAGS_use_mkldnn'])['FLAGS_use_mkldnn']),
-            'paddle': paddle.__version__}
+            'paddle': paddle.__version__, 'malloc': malloc_setting()}
 
 
 def synchronize(device):

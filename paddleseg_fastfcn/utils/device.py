@@ -7,6 +7,8 @@ import os
 
 import paddle
 
+from paddleseg_fastfcn.utils.cpu_tuning import reuse_freed_memory
+
 DEVICES = ('cpu', 'gpu')
 PRECISIONS = ('fp32', 'fp16', 'bf16')
 AMP_LEVELS = ('O1', 'O2')
@@ -15,7 +17,8 @@ AMP_DTYPES = {'fp16': 'float16', 'bf16': 'bfloat16'}
 
 def set_device(device):
     """Select ``device`` ('cpu' | 'gpu'); under distributed launch each rank
-    takes the GPU the launcher assigned to it.
+    takes the GPU the launcher assigned to it. On 'cpu' it also makes glibc
+    reuse freed memory (``cpu_tuning.reuse_freed_memory``).
 
     Raises:
         ValueError: unknown device, or 'gpu' on a Paddle build without CUDA or
@@ -37,6 +40,8 @@ def set_device(device):
         # sets to each rank's own card.
         paddle.set_device('gpu')
     else:
+        # CPU tensors live in malloc'ed host memory: see utils/cpu_tuning.py.
+        reuse_freed_memory()
         paddle.set_device('cpu')
 
 

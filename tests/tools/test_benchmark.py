@@ -39,19 +39,33 @@ model:
   head: {type: EncHead, num_classes: 150, in_channels: 2048}
   aux_head: {type: FCNAuxHead, num_classes: 150, in_channels: 1024}
 """
+ENC_OS8 = """\
+_base_: base.yml
+model:
+  type: FastFCNSegmentor
+  backbone: {type: DeepStemResNet50, output_stride: 8}
+  head: {type: EncHead, num_classes: 150, in_channels: 2048, use_jpu: false}
+  aux_head: {type: FCNAuxHead, num_classes: 150, in_channels: 1024}
+"""
 
 
 def write_configs(root):
-    """An EncNet+JPU R50 config named as the benchmark expects (independent of configs/)."""
+    """EncNet+JPU and OS8 R50 configs named as the benchmark expects (independent of configs/)."""
     os.makedirs(root / 'encnet')
     (root / 'encnet' / 'base.yml').write_text(BASE)
     (root / 'encnet' / 'encnet_jpu_r50_ade20k_test.yml').write_text(ENC_JPU)
+    (root / 'encnet' / 'encnet_os8_r50_ade20k_test.yml').write_text(ENC_OS8)
     return root
 
 
 def test_select_cases_adds_export_for_deploy_and_rejects_unknown_names():
     names = [c.name for c in select_cases(['deploy_onnxruntime'])]
     assert names == ['export', 'deploy_onnxruntime']
+    # Each model's deploy rows read that model's own export.
+    cases = select_cases(['deploy_onnxruntime_enc_os8_r50', 'deploy_paddle_inference_onednn'])
+    assert [c.name for c in cases] == ['export', 'deploy_paddle_inference_onednn', 'export_enc_os8_r50',
+                                       'deploy_onnxruntime_enc_os8_r50']
+    assert cases[-1].params == {'backend': 'onnxruntime', 'model': 'enc_os8_r50', 'export': 'export_enc_os8_r50'}
     with pytest.raises(ValueError, match='unknown case.*no_such_case'):
         select_cases(['gemm', 'no_such_case'])
 
@@ -98,10 +112,20 @@ def test_compare_marks_targets_met_and_missed(tmp_path):
                'gemm': ok(0.1, gflops=100.0),
                'deploy_onnxruntime': ok(0.5, macs=10e9, max_abs_diff=1e-5, reference_max_abs=5.0),
                'deploy_paddle_inference_onednn': ok(0.1, macs=10e9, max_abs_diff=0.5, reference_max_abs=5.0)}
-    rows = {r['comparison'].split(' (')[0]: r for r in compare(results, str(tmp_path))}
-    assert rows['EncNet+JPU R50 vs EncNet OS8 R50']['ratio'] == pytest.approx(3.0)
-    assert rows['EncNet+JPU R50 vs EncNet OS8 R50']['met'] is True
-    assert rows['EncNet+JPU R101 vs EncNet OS8 R101']['met'] is False
+    results['deploy_onnxruntime_enc_os8_r50'] = ok(0.9, macs=20e9, max_abs_diff=1e-5, reference_max_abs=5.0)
+    results['deploy_paddle_inference_onednn_enc_os8_r50'] = ok(0.9, macs=20e9, max_abs_diff=1e-5,
+                                                                reference_max_abs=5.0)
+    rows = {r['comparison']: r for r in compare(results, str(tmp_path))}
+    assert rows['EncNet+JPU R50 vs EncNet OS8 R50 (eval)']['ratio'] == pytest.approx(3.0)
+    assert rows['EncNet+JPU R50 vs EncNet OS8 R50 (eval)']['met'] is True
+    assert rows['EncNet+JPU R101 vs EncNet OS8 R101 (eval)']['met'] is False
+    # Under the deploy runtimes: ONNX Runtime 0.9 / 0.5 = 1.8x, missed; the oneDNN pair
+    # has no ratio at all because the JPU model's oneDNN output is wrong.
+    onnx_pair = rows['EncNet+JPU R50 vs EncNet OS8 R50 (ONNX Runtime)']
+    assert onnx_pair['ratio'] == pytest.approx(1.8) and onnx_pair['met'] is False
+    onednn_pair = rows['EncNet+JPU R50 vs EncNet OS8 R50 (Paddle Inference, oneDNN)']
+    assert onednn_pair['ratio'] is None and 'WRONG OUTPUT' in onednn_pair['detail']
+    rows = {r['comparison'].split(' (')[0]: r for r in rows.values()}
     train = rows['Training step: EncNet+JPU R50 vs PaddleSeg 2.8 FastFCN']
     assert train['ratio'] is None and train['met'] is None and 'train_paddleseg_fastfcn' in train['detail']
     # The oneDNN row is faster but wrong, so the best correct backend is ONNX Runtime: 40 GFLOP/s of 100.
@@ -137,7 +161,7 @@ def test_quick_run_prints_every_selected_row_and_writes_json(tmp_path):
     config_dir = write_configs(tmp_path / 'configs')
     json_path = tmp_path / 'bench.json'
     cases = ['gemm', 'enc_jpu_r50', 'paddleseg_fastfcn', 'encoding_ours', 'encoding_paddleseg',
-             'deploy_onnxruntime', 'train_enc_jpu_r50']
+             'deploy_onnxruntime', 'deploy_onnxruntime_enc_os8_r50', 'train_enc_jpu_r50']
     proc = subprocess.run(
         [sys.executable, os.path.join(REPO, 'tools', 'benchmark.py'), '--quick', '--threads', '1',
          '--num_classes', '5', '--config_dir', str(config_dir), '--json', str(json_path), '--cases'] + cases,
@@ -153,6 +177,10 @@ def test_quick_run_prints_every_selected_row_and_writes_json(tmp_path):
         assert doc['cases'][name]['peak_rss_mb'] > 0
     assert doc['cases']['enc_jpu_r50']['output_shape'] == [1, 5, 64, 64]
     assert doc['cases']['deploy_onnxruntime']['max_abs_diff'] < 1e-3
+    # The OS8 model was exported separately: more MACs than the JPU model, its own correct output.
+    os8 = doc['cases']['deploy_onnxruntime_enc_os8_r50']
+    assert os8['macs'] > doc['cases']['deploy_onnxruntime']['macs'] and os8['max_abs_diff'] < 1e-3
+    assert doc['cases']['enc_jpu_r50']['settings']['malloc'].startswith('glibc keeps freed memory')
     assert doc['cases']['gemm']['gflops'] > 0
     comparisons = {r['comparison'] for r in doc['comparisons']}
     assert 'Encoding fwd+bwd time: ours vs PaddleSeg 2.8' in comparisons
