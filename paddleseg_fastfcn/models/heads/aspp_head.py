@@ -5,6 +5,7 @@ from paddleseg.cvlibs import manager
 
 from paddleseg_fastfcn.models.layers import ConvBNReLU
 from paddleseg_fastfcn.models.heads.checks import check_in_index, select_feature
+from paddleseg_fastfcn.models.heads.classifier import classifier_layers
 from paddleseg_fastfcn.models.heads.upsample import upsample_pooled
 
 
@@ -82,10 +83,7 @@ class ASPPHead(nn.Layer):
         self.use_se_loss = False
         channels = channels or in_channels // 8
         self.aspp = ASPPModule(in_channels, channels, atrous_rates, aspp_dropout_ratio)
-        self.block = nn.Sequential(
-            *ConvBNReLU(channels, channels, 3).children(),
-            nn.Dropout2D(dropout_ratio),
-            nn.Conv2D(channels, num_classes, 1))
+        self.block = nn.Sequential(*classifier_layers(channels, channels, num_classes, dropout_ratio))
 
     def forward(self, feats):
         return [self.block(self.aspp(select_feature(feats, self.in_index, 'ASPPHead')))]

@@ -3,6 +3,7 @@ import paddle.nn as nn
 from paddleseg.cvlibs import manager
 
 from paddleseg_fastfcn.models.heads.checks import check_in_index, select_feature
+from paddleseg_fastfcn.models.heads.classifier import classifier_layers
 
 
 @manager.MODELS.add_component
@@ -29,12 +30,7 @@ class FCNAuxHead(nn.Layer):
         self.in_index = check_in_index(in_index, 'FCNAuxHead')
         self.use_se_loss = False
         channels = channels or in_channels // 4
-        self.conv5 = nn.Sequential(
-            nn.Conv2D(in_channels, channels, 3, padding=1, bias_attr=False),
-            nn.BatchNorm2D(channels),
-            nn.ReLU(),
-            nn.Dropout2D(dropout_ratio),
-            nn.Conv2D(channels, num_classes, 1))
+        self.conv5 = nn.Sequential(*classifier_layers(in_channels, channels, num_classes, dropout_ratio))
 
     def forward(self, feats):
         return [self.conv5(select_feature(feats, self.in_index, 'FCNAuxHead'))]

@@ -5,6 +5,7 @@ from paddleseg.cvlibs import manager
 
 from paddleseg_fastfcn.models.layers import ConvBNReLU, adaptive_avg_pool
 from paddleseg_fastfcn.models.heads.checks import check_in_index, select_feature
+from paddleseg_fastfcn.models.heads.classifier import classifier_layers
 from paddleseg_fastfcn.models.heads.upsample import upsample_pooled
 
 
@@ -72,12 +73,7 @@ class PSPHead(nn.Layer):
         channels = channels or in_channels // 4
         pyramid = PyramidPooling(in_channels, bin_sizes)
         self.conv5 = nn.Sequential(
-            pyramid,
-            nn.Conv2D(pyramid.out_channels, channels, 3, padding=1, bias_attr=False),
-            nn.BatchNorm2D(channels),
-            nn.ReLU(),
-            nn.Dropout2D(dropout_ratio),
-            nn.Conv2D(channels, num_classes, 1))
+            pyramid, *classifier_layers(pyramid.out_channels, channels, num_classes, dropout_ratio))
 
     def forward(self, feats):
         return [self.conv5(select_feature(feats, self.in_index, 'PSPHead'))]
