@@ -7,12 +7,9 @@ from paddleseg.cvlibs import manager
 import paddleseg_fastfcn  # noqa: F401  (registers components)
 from paddleseg_fastfcn.models.backbones import DeepStemResNet
 from paddleseg_fastfcn.utils import PretrainedError
+from paddleseg_fastfcn.utils.model_cost import count_parameters
 
 SIZE = 64
-
-
-def trainable_count(layer):
-    return sum(int(np.prod(p.shape)) for p in layer.parameters() if not p.stop_gradient)
 
 
 def expected_resnet_params(blocks):
@@ -100,7 +97,7 @@ def test_stem_and_shortcut_layout_mirror_the_official_names():
 def test_parameter_count_matches_layer_shapes(depth, blocks):
     model = DeepStemResNet(depth)
     assert [len(getattr(model, 'layer{}'.format(i))) for i in range(1, 5)] == list(blocks)
-    assert trainable_count(model) == expected_resnet_params(blocks)
+    assert count_parameters(model) == expected_resnet_params(blocks)
 
 
 def test_init_is_he_normal_over_the_fan_out():

@@ -8,19 +8,10 @@ from paddleseg.cvlibs import manager
 import paddleseg_fastfcn  # noqa: F401  (registers components)
 from paddleseg_fastfcn.models.backbones import DeepStemResNet
 from paddleseg_fastfcn.models.necks import JointPyramidUpsampling
+from paddleseg_fastfcn.utils.model_cost import count_parameters
+from tests.models.backbone_features import random_feats
 
 WIDTH = 512
-
-
-def trainable_count(layer):
-    return sum(int(np.prod(p.shape)) for p in layer.parameters() if not p.stop_gradient)
-
-
-def random_feats(seed, batch=1, size=64):
-    """Backbone-shaped features [c1..c4] of a size x size image at output stride 32."""
-    paddle.seed(seed)
-    return [paddle.randn([batch, c, size // s, size // s])
-            for c, s in zip((256, 512, 1024, 2048), (4, 8, 16, 32))]
 
 
 @pytest.fixture(scope='module')
@@ -93,7 +84,7 @@ def test_branch_layout_mirrors_the_official_module(jpu):
 def test_parameter_count_matches_layer_shapes(jpu):
     convs = 9 * WIDTH * (2048 + 1024 + 512) + 3 * 2 * WIDTH
     branch = 9 * 3 * WIDTH + 2 * 3 * WIDTH + 3 * WIDTH * WIDTH + 2 * WIDTH
-    assert trainable_count(jpu) == convs + 4 * branch
+    assert count_parameters(jpu) == convs + 4 * branch
 
 
 def test_gradients_flow_to_every_parameter_and_input():

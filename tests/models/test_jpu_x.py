@@ -7,18 +7,10 @@ from paddleseg.cvlibs import manager
 
 import paddleseg_fastfcn  # noqa: F401  (registers components)
 from paddleseg_fastfcn.models.necks import JPUX
+from paddleseg_fastfcn.utils.model_cost import count_parameters
+from tests.models.backbone_features import random_feats
 
 WIDTH = 512
-
-
-def trainable_count(layer):
-    return sum(int(np.prod(p.shape)) for p in layer.parameters() if not p.stop_gradient)
-
-
-def random_feats(seed, batch=1, size=64):
-    paddle.seed(seed)
-    return [paddle.randn([batch, c, size // s, size // s])
-            for c, s in zip((256, 512, 1024, 2048), (4, 8, 16, 32))]
 
 
 @pytest.fixture(scope='module')
@@ -71,7 +63,7 @@ def test_parameter_count_matches_layer_shapes(neck):
         convs = 9 * width * (low + high) + 2 * 2 * width
         branch = 9 * 2 * width + 2 * 2 * width + 2 * width * width + 2 * width
         return convs + 3 * branch
-    assert trainable_count(neck) == jum(1024, 512, WIDTH // 2) + jum(2048, 4 * (WIDTH // 2), WIDTH)
+    assert count_parameters(neck) == jum(1024, 512, WIDTH // 2) + jum(2048, 4 * (WIDTH // 2), WIDTH)
 
 
 def test_gradients_flow_to_every_parameter():
