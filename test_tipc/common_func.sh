@@ -2,36 +2,20 @@
 # Helpers shared by the TIPC scripts: parsing the positional `key:value` config lines and recording the status of
 # every command. Semantics follow PaddleSeg's test_tipc/common_func.sh, so its config files parse the same way.
 
-# `key:value` -> key
-function func_parser_key(){
-    local strs=$1
-    local IFS=":"
-    local array=(${strs})
-    echo ${array[0]}
+# func_split_field <string> <separator> <index>: one field of a separated string.
+function func_split_field(){
+    local IFS=$2
+    local array=($1)
+    echo ${array[$3]}
 }
 
-# `key:value` -> value (values never contain ':')
-function func_parser_value(){
-    local strs=$1
-    local IFS=":"
-    local array=(${strs})
-    echo ${array[1]}
-}
+# `key:value` -> key / value (values never contain ':')
+function func_parser_key(){ func_split_field "$1" ":" 0; }
+function func_parser_value(){ func_split_field "$1" ":" 1; }
 
-# `key value` -> key (C++ infer configs separate by a space)
-function func_parser_key_cpp(){
-    local strs=$1
-    local IFS=" "
-    local array=(${strs})
-    echo ${array[0]}
-}
-
-function func_parser_value_cpp(){
-    local strs=$1
-    local IFS=" "
-    local array=(${strs})
-    echo ${array[1]}
-}
+# `key value` -> key / value (C++ infer configs separate by a space)
+function func_parser_key_cpp(){ func_split_field "$1" " " 0; }
+function func_parser_value_cpp(){ func_split_field "$1" " " 1; }
 
 # `key` `value` -> `key=value`, or a blank when the key or the value is null / empty.
 function func_set_params(){

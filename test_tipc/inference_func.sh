@@ -3,6 +3,18 @@
 # (CPU: oneDNN x threads x batch size x precision; GPU: TensorRT x precision x batch size), as PaddleSeg's driver.
 # Reads the infer_params globals parsed by the driver (use_gpu_list, use_mkldnn_list, ...).
 
+# func_run_infer <command head> <model dir> <image dir> <batch size> <precision> <results dir> <log file>:
+# appends the arguments every setting shares to the device-specific command head, runs it and records its status.
+function func_run_infer(){
+    local command="$1 $(func_set_params "${infer_model_key}" "$2") $(func_set_params "${image_dir_key}" "$3")"
+    command="${command} $(func_set_params "${batch_size_key}" "$4") $(func_set_params "${precision_key}" "$5")"
+    command="${command} $(func_set_params "${benchmark_key}" "${benchmark_value}") $(func_set_params "${infer_key1}" "$6")"
+    command="${command} $(func_set_params "${infer_key2}" "${infer_value2}")"
+    echo ${command}
+    run_command "${command}" "$7"
+    status_check $? "${command}" "${status_log}" "${model_name}" "$7"
+}
+
 # func_inference <python> <infer script> <exported model dir> <log dir> <image list> <is quant> <gpu setting>
 function func_inference(){
     local IFS='|'
@@ -35,20 +47,9 @@ function func_inference(){
                             fi
                             local _save_log_path="${_log_path}/python_infer_cpu_gpus_${_gpu}_usemkldnn_${use_mkldnn}_threads_${threads}_precision_${precision}_batchsize_${batch_size}.log"
                             local _results="${_log_path}/python_infer_cpu_usemkldnn_${use_mkldnn}_threads_${threads}_precision_${precision}_batchsize_${batch_size}_results"
-                            local set_precision=$(func_set_params "${precision_key}" "${precision}")
-                            local set_infer_data=$(func_set_params "${image_dir_key}" "${_img_dir}")
-                            local set_benchmark=$(func_set_params "${benchmark_key}" "${benchmark_value}")
-                            local set_batchsize=$(func_set_params "${batch_size_key}" "${batch_size}")
                             local set_cpu_threads=$(func_set_params "${cpu_threads_key}" "${threads}")
-                            local set_model_dir=$(func_set_params "${infer_model_key}" "${_model_dir}")
-                            local set_infer_params1=$(func_set_params "${infer_key1}" "${_results}")
-                            local set_infer_params2=$(func_set_params "${infer_key2}" "${infer_value2}")
-                            local command="${_python} ${_script} ${use_gpu_key}=${use_gpu} ${use_mkldnn_key}=${use_mkldnn} ${set_cpu_threads} ${set_model_dir} ${set_batchsize} ${set_infer_data} ${set_benchmark} ${set_precision} ${set_infer_params1} ${set_infer_params2} > ${_save_log_path} 2>&1 "
-                            echo ${command}
-                            eval ${command}
-                            local last_status=$?
-                            cat ${_save_log_path}
-                            status_check ${last_status} "${command}" "${status_log}" "${model_name}" "${_save_log_path}"
+                            func_run_infer "${_python} ${_script} ${use_gpu_key}=${use_gpu} ${use_mkldnn_key}=${use_mkldnn} ${set_cpu_threads}" \
+                                "${_model_dir}" "${_img_dir}" "${batch_size}" "${precision}" "${_results}" "${_save_log_path}"
                         done
                     done
                 done
@@ -69,20 +70,9 @@ function func_inference(){
                     for batch_size in ${batch_size_list[*]}; do
                         local _save_log_path="${_log_path}/python_infer_gpu_gpus_${_gpu}_usetrt_${use_trt}_precision_${precision}_batchsize_${batch_size}.log"
                         local _results="${_log_path}/python_infer_gpu_usetrt_${use_trt}_precision_${precision}_batchsize_${batch_size}_results"
-                        local set_infer_data=$(func_set_params "${image_dir_key}" "${_img_dir}")
-                        local set_benchmark=$(func_set_params "${benchmark_key}" "${benchmark_value}")
-                        local set_batchsize=$(func_set_params "${batch_size_key}" "${batch_size}")
                         local set_tensorrt=$(func_set_params "${use_trt_key}" "${use_trt}")
-                        local set_precision=$(func_set_params "${precision_key}" "${precision}")
-                        local set_model_dir=$(func_set_params "${infer_model_key}" "${_model_dir}")
-                        local set_infer_params1=$(func_set_params "${infer_key1}" "${_results}")
-                        local set_infer_params2=$(func_set_params "${infer_key2}" "${infer_value2}")
-                        local command="${_python} ${_script} ${use_gpu_key}=${use_gpu} ${set_tensorrt} ${set_precision} ${set_model_dir} ${set_batchsize} ${set_infer_data} ${set_benchmark} ${set_infer_params1} ${set_infer_params2} > ${_save_log_path} 2>&1 "
-                        echo ${command}
-                        eval ${command}
-                        local last_status=$?
-                        cat ${_save_log_path}
-                        status_check ${last_status} "${command}" "${status_log}" "${model_name}" "${_save_log_path}"
+                        func_run_infer "${_python} ${_script} ${use_gpu_key}=${use_gpu} ${set_tensorrt}" \
+                            "${_model_dir}" "${_img_dir}" "${batch_size}" "${precision}" "${_results}" "${_save_log_path}"
                     done
                 done
             done

@@ -48,26 +48,23 @@ set_params_filename=$(func_set_params "${params_filename_key}" "${params_filenam
 set_save_model=$(func_set_params "${save_file_key}" "${save_file_value}")
 set_opset_version=$(func_set_params "${opset_version_key}" "${opset_version_value}")
 set_enable_onnx_checker=$(func_set_params "${enable_onnx_checker_key}" "${enable_onnx_checker_value}")
-trans_model_cmd="${paddle2onnx_cmd} ${set_dirname} ${set_model_filename} ${set_params_filename} ${set_save_model} ${set_opset_version} ${set_enable_onnx_checker} > ${trans_model_log_path} 2>&1"
-eval ${trans_model_cmd}
+trans_model_cmd="${paddle2onnx_cmd} ${set_dirname} ${set_model_filename} ${set_params_filename} ${set_save_model} ${set_opset_version} ${set_enable_onnx_checker}"
+run_command "${trans_model_cmd}" "${trans_model_log_path}"
 last_status=$?
 # prepare.sh removed any earlier model.onnx, so a missing file after exit code 0 is still a failed conversion.
 if [ ${last_status} -eq 0 ] && [ ! -f "${save_file_value}" ]; then
-    echo "TIPC: paddle2onnx exited 0 but wrote no ${save_file_value}" >> ${trans_model_log_path}
+    echo "TIPC: paddle2onnx exited 0 but wrote no ${save_file_value}" | tee -a ${trans_model_log_path}
     last_status=1
 fi
-cat ${trans_model_log_path}
 status_check ${last_status} "${trans_model_cmd}" "${status_log}" "${model_name}" "${trans_model_log_path}"
 
 # ONNX Runtime inference
 _save_log_path="${LOG_PATH}/paddle2onnx_infer_cpu.log"
 set_model_dir=$(func_set_params "${model_key}" "${save_file_value}")
 set_img_dir=$(func_set_params "${image_dir_key}" "${image_dir_value}")
-infer_model_cmd="${python} ${inference_py} ${set_img_dir} ${set_model_dir} > ${_save_log_path} 2>&1 "
-eval ${infer_model_cmd}
-last_status=$?
-cat ${_save_log_path}
-status_check ${last_status} "${infer_model_cmd}" "${status_log}" "${model_name}" "${_save_log_path}"
+infer_model_cmd="${python} ${inference_py} ${set_img_dir} ${set_model_dir}"
+run_command "${infer_model_cmd}" "${_save_log_path}"
+status_check $? "${infer_model_cmd}" "${status_log}" "${model_name}" "${_save_log_path}"
 
 if [ ${TIPC_FAILED_COUNT} -gt 0 ]; then
     echo "TIPC: ${TIPC_FAILED_COUNT} command(s) failed; see ${status_log}" >&2
