@@ -42,10 +42,8 @@ def write_dataset(root, num_images=6, size=32, seed=0):
     return train_list, val_list
 
 
-CONFIG = """\
-batch_size: 2
-iters: 4
-
+# The datasets of write_dataset, shared by every tiny config ({root}: the data folder).
+DATA_YAML = """\
 train_dataset:
   type: Dataset
   dataset_root: {root}
@@ -66,7 +64,13 @@ val_dataset:
   mode: val
   transforms:
     - type: Normalize
+"""
 
+CONFIG = """\
+batch_size: 2
+iters: 4
+
+""" + DATA_YAML + """
 model:
   type: FastFCNSegmentor
   num_classes: 3
@@ -115,11 +119,12 @@ loss:
 """
 
 
-def write_config(tmp_path, lr=0.01, extra=''):
-    """Dataset + config under tmp_path; returns the config path."""
+def write_config(tmp_path, lr=0.01, extra='', template=CONFIG, name='tiny.yml'):
+    """Dataset + config (``template`` formatted with the data ``root`` and ``lr``)
+    under tmp_path; returns the config path."""
     root = str(tmp_path / 'data')
     if not os.path.isdir(root):
         write_dataset(root)
-    path = tmp_path / 'tiny.yml'
-    path.write_text(CONFIG.format(root=root, lr=lr) + extra)
+    path = tmp_path / name
+    path.write_text(template.format(root=root, lr=lr) + extra)
     return str(path)

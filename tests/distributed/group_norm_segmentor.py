@@ -41,31 +41,12 @@ class TinyGroupNormSegmentor(nn.Layer):
         return [resize_align_corners(self.classifier(self.features(x)), x.shape[2:])]
 
 
+# batch_size / iters, then train_helpers.DATA_YAML ({data}), then this model and its solver.
 CONFIG = """\
 batch_size: 1
 iters: 4
 
-train_dataset:
-  type: Dataset
-  dataset_root: {root}
-  train_path: {root}/train.txt
-  num_classes: 3
-  mode: train
-  transforms:
-    - type: RandomHorizontalFlip
-    - type: RandomDistort
-      brightness_range: 0.3
-    - type: Normalize
-
-val_dataset:
-  type: Dataset
-  dataset_root: {root}
-  val_path: {root}/val.txt
-  num_classes: 3
-  mode: val
-  transforms:
-    - type: Normalize
-
+{data}
 model:
   type: TinyGroupNormSegmentor
   num_classes: 3
@@ -90,13 +71,8 @@ loss:
 
 def write_group_norm_config(tmp_path):
     """Synthetic data (tests/core/train_helpers) + this model's config; returns its path."""
-    from tests.core.train_helpers import write_dataset
-    root = str(tmp_path / 'data')
-    if not os.path.isdir(root):
-        write_dataset(root)
-    path = tmp_path / 'group_norm.yml'
-    path.write_text(CONFIG.format(root=root))
-    return str(path)
+    from tests.core.train_helpers import DATA_YAML, write_config
+    return write_config(tmp_path, template=CONFIG.replace('{data}', DATA_YAML), name='group_norm.yml')
 
 
 if __name__ == '__main__':
