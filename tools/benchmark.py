@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from paddleseg_fastfcn.benchmark.cases import all_cases  # noqa: E402
 from paddleseg_fastfcn.benchmark.runner import run  # noqa: E402
-from paddleseg_fastfcn.utils.cpu_tuning import KEEP_SYSTEM_MALLOC, MALLOC_VAR  # noqa: E402
+from paddleseg_fastfcn.utils.cpu_tuning import keeps_system_malloc  # noqa: E402
 
 FULL = {'size': [512, 512], 'repeats': 3, 'warmup': 1, 'train_size': [480, 480], 'gemm_size': 2048}
 QUICK = {'size': [64, 64], 'repeats': 1, 'warmup': 1, 'train_size': [64, 64], 'gemm_size': 256}
@@ -87,8 +87,7 @@ def main(argv=None):
     settings['mkl_debug_cpu_type'] = args.env.get('MKL_DEBUG_CPU_TYPE', os.environ.get('MKL_DEBUG_CPU_TYPE'))
     # set_device('cpu') in every case process applies utils/cpu_tuning.reuse_freed_memory
     # unless PADDLESEG_FASTFCN_MALLOC says otherwise.
-    malloc_choice = args.env.get(MALLOC_VAR, os.environ.get(MALLOC_VAR, ''))
-    settings['malloc'] = 'system' if malloc_choice.strip().lower() in KEEP_SYSTEM_MALLOC else 'reuse'
+    settings['malloc'] = 'system' if keeps_system_malloc(dict(os.environ, **args.env)) else 'reuse'
     settings['command'] = ' '.join(['python', 'tools/benchmark.py'] + list(sys.argv[1:] if argv is None else argv))
     try:
         doc = run(settings, args.cases, args.json, args.workdir, args.timeout, markdown_path=args.markdown)

@@ -62,6 +62,11 @@ KEEP_SYSTEM_MALLOC = ('system', 'default', 'off', '0')
 _malloc_state = {'applied': False}
 
 
+def keeps_system_malloc(environ=os.environ):
+    """True if ``PADDLESEG_FASTFCN_MALLOC`` asks for glibc's defaults."""
+    return environ.get(MALLOC_VAR, '').strip().lower() in KEEP_SYSTEM_MALLOC
+
+
 def reuse_freed_memory(environ=os.environ):
     """Have glibc reuse freed heap memory instead of returning it to the system.
 
@@ -75,7 +80,7 @@ def reuse_freed_memory(environ=os.environ):
     """
     if _malloc_state['applied']:
         return True
-    if environ.get(MALLOC_VAR, '').strip().lower() in KEEP_SYSTEM_MALLOC:
+    if keeps_system_malloc(environ):
         return False
     if not sys.platform.startswith('linux'):
         return False
