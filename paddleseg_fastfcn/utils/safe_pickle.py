@@ -1,0 +1,81 @@
+"""Unpickling that can only build what an allow-list names.
+
+``pickle.load`` (and so ``paddle.load`` and a plain ``torch.load``) calls any
+global a file names, so a weight file can run code on the machine that loads it.
+Every callable or class a pickle can invoke is obtained through
+``Unpickler.find_class``; refusing every ``(module, name)`` that is not on an
+allow-list therefore refuses the file before anything it names can run. The
+format readers (Paddle's ``.pdparams`` / ``.pdopt`` / checkpoint state, PyTorch's
+``.pth``) each pass their own allow-list.
+"""
+import io
+import os
+import pickle
+
+
+class UnsafePickleError(pickle.UnpicklingError):
+    """A pickle names a global that the reader does not admit.
+
+    Attributes:
+        path (str): the file being read.
+        module, name (str): the refused global.
+    """
+
+    def __init__(self, path, module, name, what='this file'):
+        self.path, self.module, self.name = path, module, name
+        super().__init__(
+            '{}: refused to load: its pickle calls {}.{}, which is not something {} may '
+            'contain (only tensors, arrays, numbers, strings and containers are admitted; '
+            'loading it with pickle / paddle.load / torch.load would run that code)'.format(
+                path, module, name, what))
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """An unpickler whose ``find_class`` only returns allow-listed globals.
+
+    Args:
+        file: a binary file object.
+        path (str): the file's name, for error messages.
+        allowed (dict): ``{(module, name): object}``; the object is what the
+            pickle gets for that global (the real one, or a safe stand-in).
+        persistent_load (callable | None): handler for persistent ids (PyTorch
+            storages); None refuses any persistent id.
+        what (str): what the file is, for error messages.
+    """
+
+    def __init__(self, file, path, allowed, persistent_load=None, what='this file'):
+        super().__init__(file)
+        self._path = path
+        self._allowed = allowed
+        self._what = what
+        self._persistent = persistent_load
+
+    def find_class(self, module, name):
+        try:
+            return self._allowed[(module, name)]
+        except KeyError:
+            raise UnsafePickleError(self._path, module, name, self._what) from None
+
+    def persistent_load(self, pid):
+        if self._persistent is None:
+            raise pickle.UnpicklingError('{}: unexpected persistent id {!r} in the pickle'.format(
+                self._path, pid))
+        return self._persistent(pid)
+
+
+def restricted_loads(data, path, allowed, persistent_load=None, what='this file'):
+    """Unpickle ``data`` (bytes) with :class:`RestrictedUnpickler`."""
+    return RestrictedUnpickler(io.BytesIO(data), path, allowed, persistent_load, what).load()
+
+
+def restricted_load(path, allowed, persistent_load=None, what='this file'):
+    """Unpickle the file at ``path`` with :class:`RestrictedUnpickler`.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        UnsafePickleError: the pickle names a global outside ``allowed``.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError('file not found: {}'.format(path))
+    with open(path, 'rb') as f:
+        return RestrictedUnpickler(f, path, allowed, persistent_load, what).load()
