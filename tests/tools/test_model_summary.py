@@ -65,7 +65,7 @@ model:
 """
 
 
-def test_cli_prints_parameters_and_gflops_per_part(tmp_path):
+def test_cli_prints_parameters_and_gmacs_per_part(tmp_path):
     (tmp_path / 'train.txt').write_text('')
     config = tmp_path / 'tiny.yml'
     config.write_text(TINY_YAML.format(root=tmp_path))
@@ -81,14 +81,14 @@ def test_cli_prints_parameters_and_gflops_per_part(tmp_path):
     trainable = sum(int(p.numel()) for p in model.parameters() if not p.stop_gradient)
     assert summary['params_trainable'] == trainable
     assert '{:,} trainable'.format(trainable) in result.stdout
-    assert 'multiply-adds' in result.stdout and '| part | params | GFLOPs eval | GFLOPs train |' in result.stdout
+    assert 'multiply-adds' in result.stdout and '| part | params | GMACs eval | GMACs train |' in result.stdout
     parts = {row['part']: row for row in summary['parts']}
     assert set(parts) == {'backbone', 'neck', 'head', 'aux_head'}
     assert sum(row['params'] for row in parts.values()) == trainable
     # the aux head runs only in training; everything else runs in both passes
-    assert parts['aux_head']['gflops_eval'] == 0 < parts['aux_head']['gflops_train']
+    assert parts['aux_head']['gmacs_eval'] == 0 < parts['aux_head']['gmacs_train']
     for name in ('backbone', 'neck', 'head'):
-        assert parts[name]['gflops_eval'] > 0
-    assert abs(parts['backbone']['gflops_eval'] - parts['backbone']['gflops_train']) < 1e-12
-    assert abs(summary['gflops_eval'] - sum(r['gflops_eval'] for r in parts.values())) < 1e-9
+        assert parts[name]['gmacs_eval'] > 0
+    assert abs(parts['backbone']['gmacs_eval'] - parts['backbone']['gmacs_train']) < 1e-12
+    assert abs(summary['gmacs_eval'] - sum(r['gmacs_eval'] for r in parts.values())) < 1e-9
     assert summary['input_shape'] == [1, 3, 64, 64]
