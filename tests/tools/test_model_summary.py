@@ -40,35 +40,19 @@ def test_hooks_are_removed_after_counting():
     assert not model.stem._forward_post_hooks
 
 
-TINY_YAML = """
-batch_size: 1
-iters: 1
-train_dataset:
-  type: Dataset
-  dataset_root: {root}
-  train_path: {root}/train.txt
-  num_classes: 3
-  mode: train
-  transforms: []
-optimizer: {{type: SGD, momentum: 0.9, weight_decay: 1.0e-4}}
-lr_scheduler: {{type: PolynomialDecay, learning_rate: 0.01, power: 0.9, end_lr: 0}}
-loss:
-  types: [{{type: CrossEntropyLoss}}]
-  coef: [1]
+TINY_MODEL = """\
 model:
   type: FastFCNSegmentor
   num_classes: 3
-  backbone: {{type: ResNet18_vd, output_stride: 32}}
-  neck: {{type: JointPyramidUpsampling, in_channels: [128, 256, 512], width: 16}}
-  head: {{type: EncHead, num_classes: 3, in_channels: 64, channels: 8, num_codes: 4}}
-  aux_head: {{type: FCNAuxHead, num_classes: 3, in_channels: 256, channels: 8}}
+  backbone: {type: ResNet18_vd, output_stride: 32}
+  neck: {type: JointPyramidUpsampling, in_channels: [128, 256, 512], width: 16}
+  head: {type: EncHead, num_classes: 3, in_channels: 64, channels: 8, num_codes: 4}
+  aux_head: {type: FCNAuxHead, num_classes: 3, in_channels: 256, channels: 8}
 """
 
 
-def test_cli_prints_parameters_and_gmacs_per_part(tmp_path):
-    (tmp_path / 'train.txt').write_text('')
-    config = tmp_path / 'tiny.yml'
-    config.write_text(TINY_YAML.format(root=tmp_path))
+def test_cli_prints_parameters_and_gmacs_per_part(tmp_path, write_model_config):
+    config = write_model_config(TINY_MODEL)
     out_json = tmp_path / 'summary.json'
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, 'tools', 'model_summary.py'), '--config', str(config),
