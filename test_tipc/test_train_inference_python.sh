@@ -211,19 +211,22 @@ else
                 log_path="${LOG_PATH}/${trainer}_gpus_${gpu}_autocast_${autocast}_nodes_${nodes}.log"
                 set_save_model=$(func_set_params "${save_model_key}" "${save_log}")
                 train_args="${run_train} ${set_use_gpu} ${set_save_model} ${set_epoch} ${set_pretrain} ${set_autocast} ${set_batchsize} ${set_train_params1}"
+                # The launcher's worker logs go next to this run's log, not to its default log/
+                # (the repository's folder of recorded training logs).
+                launch_log_dir="${LOG_PATH}/${trainer}_gpus_${gpu}_autocast_${autocast}_nodes_${nodes}_workerlogs"
                 if [ ${#gpu} -le 2 ]; then
                     # CPU (-1) or one GPU
                     cmd="${python} ${train_args}"
                 elif [ -z "${ips}" ]; then
-                    cmd="${python} -m paddle.distributed.launch --devices=${gpu} ${train_args}"
+                    cmd="${python} -m paddle.distributed.launch --log_dir=${launch_log_dir} --devices=${gpu} ${train_args}"
                 else
-                    cmd="${python} -m paddle.distributed.launch --ips=${ips} --devices=${gpu} ${train_args}"
+                    cmd="${python} -m paddle.distributed.launch --log_dir=${launch_log_dir} --ips=${ips} --devices=${gpu} ${train_args}"
                 fi
                 echo "${cmd}"
                 run_command "${cmd}" "${log_path}"
                 status_check $? "${cmd}" "${status_log}" "${model_name}" "${log_path}"
-                if [[ "${cmd}" = *'paddle.distributed.launch'* ]] && [ -f log/workerlog.0 ]; then
-                    cat log/workerlog.0 >> ${log_path}
+                if [[ "${cmd}" = *'paddle.distributed.launch'* ]] && [ -f "${launch_log_dir}/workerlog.0" ]; then
+                    cat "${launch_log_dir}/workerlog.0" >> ${log_path}
                 fi
 
                 # best_model/ exists only when training evaluated (--do_eval); otherwise use the last iteration.

@@ -4,3 +4,37 @@ import sys
 # Tests run on small shapes; one thread keeps parallel helpers and CI predictable.
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import pytest  # noqa: E402
+
+# What a config needs around its `model:` section for load_config / build_model: a
+# `Dataset` training set over an empty list (the model is built, never trained), SGD with
+# poly decay and one cross-entropy loss. {root}: the folder of train.txt.
+MODEL_CONFIG_FRAME = """\
+batch_size: 1
+iters: 1
+train_dataset:
+  type: Dataset
+  dataset_root: {root}
+  train_path: {root}/train.txt
+  num_classes: {num_classes}
+  mode: train
+  transforms: []
+optimizer: {{type: SGD, momentum: 0.9, weight_decay: 1.0e-4}}
+lr_scheduler: {{type: PolynomialDecay, learning_rate: 0.01, power: 0.9, end_lr: 0}}
+loss:
+  types: [{{type: CrossEntropyLoss}}]
+  coef: [1]
+"""
+
+
+@pytest.fixture
+def write_model_config(tmp_path):
+    """``write(model_yaml, num_classes=3, name='tiny.yml')`` -> path (str) of a config under
+    ``tmp_path``: MODEL_CONFIG_FRAME around ``model_yaml`` (a ``model:`` section, not formatted)."""
+    def write(model_yaml, num_classes=3, name='tiny.yml'):
+        (tmp_path / 'train.txt').write_text('')
+        path = tmp_path / name
+        path.write_text(MODEL_CONFIG_FRAME.format(root=tmp_path, num_classes=num_classes) + model_yaml)
+        return str(path)
+    return write

@@ -7,17 +7,16 @@
 Every case runs in its own child process (its own peak memory and thread
 settings) with OMP_NUM_THREADS / Paddle math threads / ONNX Runtime intra-op
 threads all set to --threads (default: every core). Prints a markdown report;
---json writes the full results. Implementation: paddleseg_fastfcn/benchmark/.
+--json writes the full results. Implementation: tools/benchmarking/; the targets the
+comparisons are read against: docs/benchmark.md.
 """
 import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from paddleseg_fastfcn.benchmark.cases import all_cases  # noqa: E402
-from paddleseg_fastfcn.benchmark.runner import run  # noqa: E402
-from paddleseg_fastfcn.utils.cpu_tuning import keeps_system_malloc  # noqa: E402
+from benchmarking.cases import all_cases  # tools/benchmarking/, found next to this script
+from benchmarking.runner import run
+from paddleseg_fastfcn.utils.cpu_tuning import keeps_system_malloc
 
 FULL = {'size': [512, 512], 'repeats': 3, 'warmup': 1, 'train_size': [480, 480], 'gemm_size': 2048}
 QUICK = {'size': [64, 64], 'repeats': 1, 'warmup': 1, 'train_size': [64, 64], 'gemm_size': 256}

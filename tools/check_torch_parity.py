@@ -29,10 +29,8 @@ import types
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from paddleseg_fastfcn.core.builder import build_model, load_config  # noqa: E402
-from paddleseg_fastfcn.utils.torch_checkpoint import (  # noqa: E402
+from paddleseg_fastfcn.core.builder import build_model, load_config
+from paddleseg_fastfcn.utils.torch_checkpoint import (
     convert_state_dict, read_torch_checkpoint, target_spec)
 
 OFFICIAL_HEADS = {'EncHead': 'EncNet', 'PSPHead': 'PSP', 'ASPPHead': 'DeepLabV3'}

@@ -17,10 +17,8 @@ import os
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from paddleseg_fastfcn.core.builder import ConfigError, build_model, load_config  # noqa: E402
-from paddleseg_fastfcn.utils.torch_checkpoint import (  # noqa: E402
+from paddleseg_fastfcn.core.builder import ConfigError, build_model, load_config
+from paddleseg_fastfcn.utils.torch_checkpoint import (
     CheckpointMismatch, convert_state_dict, read_torch_checkpoint, target_spec)
 
 DESCRIPTION = """\

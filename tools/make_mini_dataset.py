@@ -7,9 +7,7 @@ import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from paddleseg_fastfcn.datasets.synthetic import CLASS_NAMES, write_dataset  # noqa: E402
+from paddleseg_fastfcn.datasets.synthetic import CLASS_NAMES, write_dataset
 
 
 def parse_args(argv=None):

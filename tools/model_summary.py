@@ -1,10 +1,10 @@
-"""Parameters and multiply-adds (GFLOPs) of a config's model at a given input size.
+"""Parameters and multiply-adds (GMACs) of a config's model at a given input size.
 
     python tools/model_summary.py --config configs/encnet/encnet_jpu_r50_ade20k_480x480_120e.yml \
         --input_size 512 512 [--json out.json]
 
-Convention: "GFLOPs" here are 1e9 multiply-adds (one multiply + one add = 1), the
-convention of the FastFCN paper, counted for Conv2D and Linear layers only
+Convention: GMACs are 1e9 multiply-adds (one multiply + one add = 1 MAC = 2 FLOPs),
+the convention of the FastFCN paper's cost figures, counted for Conv2D and Linear layers only
 (bias, BatchNorm, activations, pooling, resizes and the Encoding layer's matmuls
 are not counted). They are collected by forward hooks on every Conv2D / Linear
 during one real forward pass of a 1 x 3 x H x W input, so the count follows the
@@ -17,15 +17,11 @@ statistics are listed apart.
 """
 import argparse
 import json
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import paddle
 
-import paddle  # noqa: E402
-
-from paddleseg_fastfcn.core.builder import build_model, load_config  # noqa: E402
-from paddleseg_fastfcn.utils.model_cost import MacCounter, count_parameters  # noqa: E402
+from paddleseg_fastfcn.core.builder import build_model, load_config
+from paddleseg_fastfcn.utils.model_cost import MacCounter, count_parameters
 
 
 def count_macs(model, input_shape):
@@ -58,17 +54,17 @@ def summarize(model, height, width):
     rows = []
     for name in list(params) + sorted(set(macs_train) - set(params)):
         rows.append({'part': name, 'params': params.get(name, 0),
-                     'gflops_eval': macs_eval.get(name, 0) / 1e9,
-                     'gflops_train': macs_train.get(name, 0) / 1e9})
+                     'gmacs_eval': macs_eval.get(name, 0) / 1e9,
+                     'gmacs_train': macs_train.get(name, 0) / 1e9})
     return {
         'model': type(model).__name__,
         'input_shape': shape,
         'params_trainable': trainable,
         'params_frozen': frozen,
-        'gflops_eval': sum(macs_eval.values()) / 1e9,
-        'gflops_train': sum(macs_train.values()) / 1e9,
+        'gmacs_eval': sum(macs_eval.values()) / 1e9,
+        'gmacs_train': sum(macs_train.values()) / 1e9,
         'parts': rows,
-        'convention': 'GFLOPs = 1e9 multiply-adds of Conv2D and Linear layers (forward hooks)',
+        'convention': 'GMACs = 1e9 multiply-adds of Conv2D and Linear layers (forward hooks)',
     }
 
 
@@ -78,19 +74,19 @@ def format_summary(summary, config):
         'model: {}, input {}'.format(summary['model'], 'x'.join(map(str, summary['input_shape']))),
         'parameters: {:,} trainable (+ {:,} BN running statistics)'.format(
             summary['params_trainable'], summary['params_frozen']),
-        'GFLOPs: {:.2f} eval (deployed: main head), {:.2f} train (with aux head / SE layer)'.format(
-            summary['gflops_eval'], summary['gflops_train']),
+        'GMACs: {:.2f} eval (deployed: main head), {:.2f} train (with aux head / SE layer)'.format(
+            summary['gmacs_eval'], summary['gmacs_train']),
         'convention: ' + summary['convention'] + '; bias, BN, activations, pooling, resizes '
         'and Encoding matmuls not counted',
         '',
-        '| part | params | GFLOPs eval | GFLOPs train |',
+        '| part | params | GMACs eval | GMACs train |',
         '|---|---:|---:|---:|',
     ]
     for row in summary['parts']:
         lines.append('| {} | {:,} | {:.2f} | {:.2f} |'.format(
-            row['part'], row['params'], row['gflops_eval'], row['gflops_train']))
+            row['part'], row['params'], row['gmacs_eval'], row['gmacs_train']))
     lines.append('| total | {:,} | {:.2f} | {:.2f} |'.format(
-        summary['params_trainable'], summary['gflops_eval'], summary['gflops_train']))
+        summary['params_trainable'], summary['gmacs_eval'], summary['gmacs_train']))
     return '\n'.join(lines)
 
 

@@ -3,9 +3,10 @@
 Shared by tools/model_summary.py and tools/benchmark.py, so both report the same numbers.
 
 Only convolutions and fully connected layers are counted (the convention of the
-FastFCN paper's FLOP estimates): they are nearly all of the arithmetic, and
+FastFCN paper's cost figures): they are nearly all of the arithmetic, and
 what remains (BN, activations, pooling, resizes, the Encoding layer's matrix
-products) is memory-bound work that a FLOP count would misrepresent.
+products) is memory-bound work that a MAC count would misrepresent. Reports
+give them as GMACs (1e9 multiply-adds); a rate in FLOP/s is 2 x MACs / s.
 """
 import numpy as np
 import paddle.nn as nn

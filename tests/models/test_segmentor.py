@@ -123,29 +123,7 @@ def test_pretrained_loads_a_whole_model_state_dict(tmp_path):
         np.testing.assert_array_equal(got[key].numpy(), want[key].numpy(), err_msg=key)
 
 
-YAML = """
-batch_size: 1
-iters: 1
-train_dataset:
-  type: Dataset
-  dataset_root: {root}
-  train_path: {root}/train.txt
-  num_classes: 4
-  mode: train
-  transforms: []
-optimizer:
-  type: SGD
-  momentum: 0.9
-  weight_decay: 1.0e-4
-lr_scheduler:
-  type: PolynomialDecay
-  learning_rate: 0.01
-  power: 0.9
-  end_lr: 0
-loss:
-  types:
-    - type: CrossEntropyLoss
-  coef: [1]
+MODEL_YAML = """\
 model:
   type: FastFCNSegmentor
   num_classes: 4
@@ -170,10 +148,8 @@ model:
 """
 
 
-def test_builds_from_yaml_with_paddleseg_and_project_builder(tmp_path):
-    (tmp_path / 'train.txt').write_text('')
-    path = tmp_path / 'encnet_jpu_tiny.yml'
-    path.write_text(YAML.format(root=tmp_path))
+def test_builds_from_yaml_with_paddleseg_and_project_builder(write_model_config):
+    path = write_model_config(MODEL_YAML, num_classes=4, name='encnet_jpu_tiny.yml')
     for model in (SegBuilder(Config(str(path))).model, build_model(load_config(str(path)))):
         assert isinstance(model, FastFCNSegmentor)
         assert isinstance(model.head, EncHead) and isinstance(model.aux_head, FCNAuxHead)

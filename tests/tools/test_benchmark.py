@@ -12,13 +12,16 @@ import numpy as np
 import paddle
 import pytest
 
-from paddleseg_fastfcn.benchmark.cases import OWN_MODELS, select_cases
 from paddleseg_fastfcn.utils.model_cost import MacCounter, count_parameters
-from paddleseg_fastfcn.benchmark.model_zoo import DEFAULT_CONFIG_DIR, build_benchmark_model, find_config
-from paddleseg_fastfcn.benchmark.targets import compare
-from paddleseg_fastfcn.benchmark.timing import time_repeats
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOLS = os.path.join(REPO, 'tools')
+sys.path.insert(0, TOOLS)
+from benchmarking.cases import OWN_MODELS, select_cases  # noqa: E402
+from benchmarking.comparisons import compare  # noqa: E402
+from benchmarking.model_zoo import (DEFAULT_CONFIG_DIR, build_benchmark_model, find_config,  # noqa: E402
+                                    training_losses)
+from benchmarking.timing import time_repeats  # noqa: E402
 BASE = """\
 batch_size: 2
 iters: 10
@@ -50,11 +53,11 @@ model:
 
 
 def write_configs(root):
-    """EncNet+JPU and OS8 R50 configs named as the benchmark expects (independent of configs/)."""
+    """EncNet+JPU and OS8 R50 configs at the file names the benchmark reads (independent of configs/)."""
     os.makedirs(root / 'encnet')
     (root / 'encnet' / 'base.yml').write_text(BASE)
-    (root / 'encnet' / 'encnet_jpu_r50_ade20k_test.yml').write_text(ENC_JPU)
-    (root / 'encnet' / 'encnet_os8_r50_ade20k_test.yml').write_text(ENC_OS8)
+    (root / OWN_MODELS['enc_jpu_r50'][1]).write_text(ENC_JPU)
+    (root / OWN_MODELS['enc_os8_r50'][1]).write_text(ENC_OS8)
     return root
 
 
@@ -81,12 +84,12 @@ def test_peak_rss_sees_an_allocation_inside_the_block():
     # In a fresh process, as the benchmark measures every case: in this long-lived
     # test process the allocator may hand back pages that are already resident.
     code = ('import numpy as np\n'
-            'from paddleseg_fastfcn.benchmark.memory import PeakRSS\n'
+            'from benchmarking.memory import PeakRSS\n'
             'with PeakRSS() as mem:\n'
             '    block = np.ones(64 * 2 ** 20 // 8)  # 64 MiB, touched\n'
             '    block.sum()\n'
             'print(mem.reset, mem.delta_mb)\n')
-    out = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, '-c', code], cwd=TOOLS, capture_output=True, text=True, check=True)
     reset, delta_mb = out.stdout.split()[-2:]
     assert reset == 'True'
     assert float(delta_mb) >= 48
@@ -105,7 +108,7 @@ def test_mac_counter_counts_conv_and_linear_multiply_adds():
     assert count_parameters(model) == 8 * 3 * 9 + 8 + 8 * 9 + 8 + 8 * 16 * 16 * 10 + 10
 
 
-def test_compare_marks_targets_met_and_missed(tmp_path):
+def test_compare_gives_ratios_and_refuses_wrong_outputs(tmp_path):
     ok = lambda t, **kw: dict(status='ok', median_s=t, **kw)  # noqa: E731
     results = {'enc_os8_r50': ok(3.0), 'enc_jpu_r50': ok(1.0), 'enc_os8_r101': ok(2.0), 'enc_jpu_r101': ok(1.0),
                'train_paddleseg_fastfcn': {'status': 'error', 'error': 'boom'}, 'train_enc_jpu_r50': ok(1.0),
@@ -117,20 +120,19 @@ def test_compare_marks_targets_met_and_missed(tmp_path):
                                                                 reference_max_abs=5.0)
     rows = {r['comparison']: r for r in compare(results, str(tmp_path))}
     assert rows['EncNet+JPU R50 vs EncNet OS8 R50 (eval)']['ratio'] == pytest.approx(3.0)
-    assert rows['EncNet+JPU R50 vs EncNet OS8 R50 (eval)']['met'] is True
-    assert rows['EncNet+JPU R101 vs EncNet OS8 R101 (eval)']['met'] is False
-    # Under the deploy runtimes: ONNX Runtime 0.9 / 0.5 = 1.8x, missed; the oneDNN pair
+    assert rows['EncNet+JPU R101 vs EncNet OS8 R101 (eval)']['ratio'] == pytest.approx(2.0)
+    # Under the deploy runtimes: ONNX Runtime 0.9 / 0.5 = 1.8x; the oneDNN pair
     # has no ratio at all because the JPU model's oneDNN output is wrong.
     onnx_pair = rows['EncNet+JPU R50 vs EncNet OS8 R50 (ONNX Runtime)']
-    assert onnx_pair['ratio'] == pytest.approx(1.8) and onnx_pair['met'] is False
+    assert onnx_pair['ratio'] == pytest.approx(1.8) and onnx_pair['detail'] == ''
     onednn_pair = rows['EncNet+JPU R50 vs EncNet OS8 R50 (Paddle Inference, oneDNN)']
     assert onednn_pair['ratio'] is None and 'WRONG OUTPUT' in onednn_pair['detail']
     rows = {r['comparison'].split(' (')[0]: r for r in rows.values()}
     train = rows['Training step: EncNet+JPU R50 vs PaddleSeg 2.8 FastFCN']
-    assert train['ratio'] is None and train['met'] is None and 'train_paddleseg_fastfcn' in train['detail']
+    assert train['ratio'] is None and 'train_paddleseg_fastfcn' in train['detail']
     # The oneDNN row is faster but wrong, so the best correct backend is ONNX Runtime: 40 GFLOP/s of 100.
     best = rows['Best deploy backend']
-    assert best['ratio'] == pytest.approx(0.4) and best['met'] is True and 'deploy_onnxruntime' in best['detail']
+    assert best['ratio'] == pytest.approx(0.4) and 'deploy_onnxruntime' in best['detail']
     assert 'WRONG OUTPUT' in rows['Paddle Inference oneDNN on vs dygraph']['detail']
 
 
@@ -144,7 +146,7 @@ def test_every_own_model_has_a_config_in_the_repo():
 def test_own_model_follows_num_classes_option(tmp_path):
     config_dir = write_configs(tmp_path / 'configs')
     model, source = build_benchmark_model('enc_jpu_r50', 7, str(config_dir))
-    assert source.endswith('encnet_jpu_r50_ade20k_test.yml')
+    assert source.endswith(OWN_MODELS['enc_jpu_r50'][1])
     model.eval()
     with paddle.no_grad():
         assert list(model(paddle.ones([1, 3, 64, 64]))[0].shape) == [1, 7, 64, 64]
@@ -154,6 +156,18 @@ def test_own_model_follows_num_classes_option(tmp_path):
     with paddle.no_grad():
         feats = paddleseg_model.backbone(paddle.ones([1, 3, 64, 64]))
     assert list(feats[-1].shape[2:]) == [8, 8] and paddleseg_model.add_lateral
+
+
+def test_training_rows_take_the_loss_section_of_the_encnet_config(tmp_path):
+    losses = training_losses(str(write_configs(tmp_path / 'configs')))
+    assert losses['coef'] == [1, 0.2, 0.2]
+    assert [type(t).__name__ for t in losses['types']] == [
+        'SegCrossEntropyLoss', 'SegCrossEntropyLoss', 'SemanticEncodingLoss']
+
+
+def test_missing_config_names_the_model_and_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match='enc_os8_r101.*encnet_os8_r101_ade20k'):
+        find_config('enc_os8_r101', str(tmp_path))
 
 
 @pytest.mark.slow

@@ -40,35 +40,19 @@ def test_hooks_are_removed_after_counting():
     assert not model.stem._forward_post_hooks
 
 
-TINY_YAML = """
-batch_size: 1
-iters: 1
-train_dataset:
-  type: Dataset
-  dataset_root: {root}
-  train_path: {root}/train.txt
-  num_classes: 3
-  mode: train
-  transforms: []
-optimizer: {{type: SGD, momentum: 0.9, weight_decay: 1.0e-4}}
-lr_scheduler: {{type: PolynomialDecay, learning_rate: 0.01, power: 0.9, end_lr: 0}}
-loss:
-  types: [{{type: CrossEntropyLoss}}]
-  coef: [1]
+TINY_MODEL = """\
 model:
   type: FastFCNSegmentor
   num_classes: 3
-  backbone: {{type: ResNet18_vd, output_stride: 32}}
-  neck: {{type: JointPyramidUpsampling, in_channels: [128, 256, 512], width: 16}}
-  head: {{type: EncHead, num_classes: 3, in_channels: 64, channels: 8, num_codes: 4}}
-  aux_head: {{type: FCNAuxHead, num_classes: 3, in_channels: 256, channels: 8}}
+  backbone: {type: ResNet18_vd, output_stride: 32}
+  neck: {type: JointPyramidUpsampling, in_channels: [128, 256, 512], width: 16}
+  head: {type: EncHead, num_classes: 3, in_channels: 64, channels: 8, num_codes: 4}
+  aux_head: {type: FCNAuxHead, num_classes: 3, in_channels: 256, channels: 8}
 """
 
 
-def test_cli_prints_parameters_and_gflops_per_part(tmp_path):
-    (tmp_path / 'train.txt').write_text('')
-    config = tmp_path / 'tiny.yml'
-    config.write_text(TINY_YAML.format(root=tmp_path))
+def test_cli_prints_parameters_and_gmacs_per_part(tmp_path, write_model_config):
+    config = write_model_config(TINY_MODEL)
     out_json = tmp_path / 'summary.json'
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, 'tools', 'model_summary.py'), '--config', str(config),
@@ -81,14 +65,14 @@ def test_cli_prints_parameters_and_gflops_per_part(tmp_path):
     trainable = sum(int(p.numel()) for p in model.parameters() if not p.stop_gradient)
     assert summary['params_trainable'] == trainable
     assert '{:,} trainable'.format(trainable) in result.stdout
-    assert 'multiply-adds' in result.stdout and '| part | params | GFLOPs eval | GFLOPs train |' in result.stdout
+    assert 'multiply-adds' in result.stdout and '| part | params | GMACs eval | GMACs train |' in result.stdout
     parts = {row['part']: row for row in summary['parts']}
     assert set(parts) == {'backbone', 'neck', 'head', 'aux_head'}
     assert sum(row['params'] for row in parts.values()) == trainable
     # the aux head runs only in training; everything else runs in both passes
-    assert parts['aux_head']['gflops_eval'] == 0 < parts['aux_head']['gflops_train']
+    assert parts['aux_head']['gmacs_eval'] == 0 < parts['aux_head']['gmacs_train']
     for name in ('backbone', 'neck', 'head'):
-        assert parts[name]['gflops_eval'] > 0
-    assert abs(parts['backbone']['gflops_eval'] - parts['backbone']['gflops_train']) < 1e-12
-    assert abs(summary['gflops_eval'] - sum(r['gflops_eval'] for r in parts.values())) < 1e-9
+        assert parts[name]['gmacs_eval'] > 0
+    assert abs(parts['backbone']['gmacs_eval'] - parts['backbone']['gmacs_train']) < 1e-12
+    assert abs(summary['gmacs_eval'] - sum(r['gmacs_eval'] for r in parts.values())) < 1e-9
     assert summary['input_shape'] == [1, 3, 64, 64]

@@ -4,6 +4,7 @@ import paddle.nn as nn
 from paddleseg.cvlibs import manager
 
 from paddleseg_fastfcn.models.layers import resize_align_corners
+from paddleseg_fastfcn.utils.pretrained import load_pretrained
 
 
 def _feature_channels(component, attr):
@@ -55,8 +56,6 @@ class FastFCNSegmentor(nn.Layer):
         self.aux_head = aux_head
         self._check_consistency()
         if pretrained:
-            # Imported here: utils.pretrained pulls in the download helpers.
-            from paddleseg_fastfcn.utils.pretrained import load_pretrained
             load_pretrained(self, pretrained)
 
     def _check_consistency(self):

@@ -1,4 +1,4 @@
-"""What the benchmark measures: the case list (pure data; the parent imports no Paddle).
+"""What the benchmark measures: the case list (pure data).
 
 A case is one row of the table, run in its own child process by ``worker``.
 Kinds: ``gemm`` (machine yardstick), ``eval`` (dygraph inference latency),
@@ -10,18 +10,17 @@ import collections
 
 Case = collections.namedtuple('Case', ['name', 'kind', 'label', 'params'])
 
-# This project's models: found under configs/ by file-name pattern, ADE20K first,
-# so the benchmark keeps working if a config is renamed within the convention
-# ``<head>_<jpu|os8>_<r50|r101>_<dataset>_<crop>_<iters>.yml``.
+# This project's models: (table label, config file under the config directory). The
+# ADE20K configs, named explicitly: the benchmark measures exactly these files.
 OWN_MODELS = collections.OrderedDict([
-    ('enc_jpu_r50', ('EncNet+JPU R50', r'^enc(net)?_jpu_r50_')),
-    ('enc_os8_r50', ('EncNet OS8 R50', r'^enc(net)?_os8_r50_')),
-    ('psp_jpu_r50', ('PSP+JPU R50', r'^psp(net)?_jpu_r50_')),
-    ('psp_os8_r50', ('PSP OS8 R50', r'^psp(net)?_os8_r50_')),
-    ('deeplabv3_jpu_r50', ('DeepLabV3+JPU R50', r'^(deeplabv3|aspp)_jpu_r50_')),
-    ('deeplabv3_os8_r50', ('DeepLabV3 OS8 R50', r'^(deeplabv3|aspp)_os8_r50_')),
-    ('enc_jpu_r101', ('EncNet+JPU R101', r'^enc(net)?_jpu_r101_')),
-    ('enc_os8_r101', ('EncNet OS8 R101', r'^enc(net)?_os8_r101_')),
+    ('enc_jpu_r50', ('EncNet+JPU R50', 'encnet/encnet_jpu_r50_ade20k_480x480_120e.yml')),
+    ('enc_os8_r50', ('EncNet OS8 R50', 'encnet/encnet_os8_r50_ade20k_480x480_120e.yml')),
+    ('psp_jpu_r50', ('PSP+JPU R50', 'psp/psp_jpu_r50_ade20k_480x480_120e.yml')),
+    ('psp_os8_r50', ('PSP OS8 R50', 'psp/psp_os8_r50_ade20k_480x480_120e.yml')),
+    ('deeplabv3_jpu_r50', ('DeepLabV3+JPU R50', 'deeplabv3/deeplabv3_jpu_r50_ade20k_480x480_120e.yml')),
+    ('deeplabv3_os8_r50', ('DeepLabV3 OS8 R50', 'deeplabv3/deeplabv3_os8_r50_ade20k_480x480_120e.yml')),
+    ('enc_jpu_r101', ('EncNet+JPU R101', 'encnet/encnet_jpu_r101_ade20k_480x480_120e.yml')),
+    ('enc_os8_r101', ('EncNet OS8 R101', 'encnet/encnet_os8_r101_ade20k_480x480_120e.yml')),
 ])
 
 # PaddleSeg 2.8's models exactly as its shipped configs build them (PaddleSeg
@@ -56,6 +55,8 @@ DEPLOY_BACKENDS = collections.OrderedDict([
 # ~3 GFLOP/s), oneDNN and ONNX Runtime do not, so the JPU-vs-OS8 ratio is measured in both.
 PAIR_BACKENDS = ('paddle_inference_onednn', 'onnxruntime')
 TRAIN_MODELS = ('enc_jpu_r50', 'paddleseg_fastfcn')
+# Both training rows use the loss section of this model's config (see train_case).
+TRAIN_LOSS_MODEL = 'enc_jpu_r50'
 ENCODING_IMPLS = collections.OrderedDict([
     ('ours', 'paddleseg_fastfcn EncodingLayer (matrix products)'),
     ('paddleseg', 'PaddleSeg 2.8 Encoding (B x N x K x D tensor)'),
@@ -69,8 +70,8 @@ def model_label(key):
     return PADDLESEG_MODELS[key][0]
 
 
-# Run order: the rows the targets need first, cheapest first, so an interrupted
-# run still has most of them.
+# Run order: the rows of the main comparisons first (docs/benchmark.md), cheapest
+# first, so an interrupted run still has most of them.
 PRIMARY_MODELS = ('enc_jpu_r50', 'enc_os8_r50', 'paddleseg_fastfcn')
 R101_MODELS = ('enc_jpu_r101', 'enc_os8_r101')
 SECONDARY_MODELS = ('psp_jpu_r50', 'psp_os8_r50', 'deeplabv3_jpu_r50', 'deeplabv3_os8_r50',

@@ -1,7 +1,8 @@
 """Dygraph inference latency of one model (eval mode, no autograd)."""
 import paddle
 
-from ..utils.model_cost import MacCounter, count_parameters
+from paddleseg_fastfcn.utils.model_cost import MacCounter, count_parameters
+
 from .memory import PaddleHostPeak, PeakRSS
 from .model_zoo import build_benchmark_model
 from .runtime import gpu_peak_memory_mb, image_batch, synchronize

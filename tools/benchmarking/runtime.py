@@ -4,6 +4,9 @@ import os
 import numpy as np
 import paddle
 
+from paddleseg_fastfcn.utils.cpu_tuning import malloc_setting
+from paddleseg_fastfcn.utils.device import set_device
+
 INPUT_SEED = 0
 
 
@@ -16,8 +19,6 @@ def setup(device, threads):
     Returns:
         dict: the settings in force, for the JSON.
     """
-    from paddleseg_fastfcn.utils.cpu_tuning import malloc_setting
-    from paddleseg_fastfcn.utils.device import set_device
     set_device(device)
     paddle.base.core.set_num_threads(int(threads))
     return {'device': device, 'threads': int(threads),

@@ -4,19 +4,21 @@
 ``core.onnx_export``, the project's own export path) plus the dygraph logits of
 the benchmark input; each ``run_deploy`` then times one backend on that export
 and reports how far its logits are from dygraph's, so a fast but wrong backend
-(see the oneDNN traps in the reference notes) cannot pass unnoticed.
+(a oneDNN kernel that mis-computes, say) cannot pass unnoticed.
 """
 import json
 import os
 
 import numpy as np
 import paddle
-import yaml
 
 from paddleseg_fastfcn.core.export import export_model
 from paddleseg_fastfcn.core.onnx_export import export_onnx
+from paddleseg_fastfcn.deploy.config import DeployConfig
+from paddleseg_fastfcn.deploy.onnx_predictor import OnnxPredictor
+from paddleseg_fastfcn.deploy.paddle_predictor import PaddlePredictor
+from paddleseg_fastfcn.utils.model_cost import MacCounter, count_parameters
 
-from ..utils.model_cost import MacCounter, count_parameters
 from .memory import PeakRSS
 from .model_zoo import build_benchmark_model
 from .runtime import image_batch
@@ -63,19 +65,13 @@ def run_export(spec):
 def _predictor(spec, save_dir):
     params = spec['params']
     threads = spec['threads']
-    with open(os.path.join(save_dir, 'deploy.yaml')) as f:
-        deploy = yaml.safe_load(f)['Deploy']
+    deploy = DeployConfig(os.path.join(save_dir, 'deploy.yaml'))
+    deploy.check_files(params['backend'])  # names the missing file (no ONNX: see the export row)
     if params['backend'] == 'paddle_inference':
-        from paddleseg_fastfcn.deploy.paddle_predictor import PaddlePredictor
-        return PaddlePredictor(os.path.join(save_dir, deploy['model']),
-                               os.path.join(save_dir, deploy['params']), device=spec['device'],
+        return PaddlePredictor(deploy.model_file, deploy.params_file, device=spec['device'],
                                enable_mkldnn=params['onednn'], cpu_threads=threads)
     if params['backend'] == 'onnxruntime':
-        from paddleseg_fastfcn.deploy.onnx_predictor import OnnxPredictor
-        if 'onnx_model' not in deploy:
-            raise RuntimeError('the export has no ONNX model (see the export row)')
-        return OnnxPredictor(os.path.join(save_dir, deploy['onnx_model']), device=spec['device'],
-                             cpu_threads=threads)
+        return OnnxPredictor(deploy.onnx_file, device=spec['device'], cpu_threads=threads)
     raise ValueError('unknown deploy backend {!r}'.format(params['backend']))
 
 

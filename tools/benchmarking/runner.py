@@ -1,9 +1,9 @@
 """Run the selected cases, each in its own child process, and assemble the report.
 
-The parent imports neither Paddle nor numpy's BLAS: it only starts children with
-the thread settings in their environment, collects their JSON, and writes the
-JSON document after every case so a long run that is interrupted keeps what it
-measured.
+The parent measures nothing: it starts the children with the thread settings in
+their environment (so they are in force before Paddle or numpy load their math
+libraries), collects their JSON, and writes the JSON document after every case
+so a long run that is interrupted keeps what it measured.
 """
 import json
 import os
@@ -16,9 +16,10 @@ import time
 from . import machine
 from .cases import select_cases
 from .report import render_markdown, write_json
-from .targets import compare
+from .comparisons import compare
 
 THREAD_ENV_VARS = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS')
+TOOLS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def child_env(threads, extra=None):
@@ -36,11 +37,10 @@ def run_child(spec, workdir, threads, timeout, extra_env=None):
     """Run one case in a child process; returns its result dict (status 'error' on failure)."""
     out_path = os.path.join(workdir, spec['case'] + '.json')
     log_path = os.path.join(workdir, spec['case'] + '.log')
-    cmd = [sys.executable, '-m', 'paddleseg_fastfcn.benchmark.worker', '--spec', json.dumps(spec),
-           '--out', out_path]
-    repo_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    cmd = [sys.executable, '-m', 'benchmarking.worker', '--spec', json.dumps(spec), '--out', out_path]
     env = child_env(threads, extra_env)
-    env['PYTHONPATH'] = os.pathsep.join(p for p in (repo_root, env.get('PYTHONPATH')) if p)
+    # `benchmarking` is not installed: the child finds it next to tools/benchmark.py.
+    env['PYTHONPATH'] = os.pathsep.join(p for p in (TOOLS_DIR, env.get('PYTHONPATH')) if p)
     with open(log_path, 'w') as log:
         try:
             proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout)

@@ -1,6 +1,6 @@
 """Child process: run one benchmark case and write its result as JSON.
 
-    python -m paddleseg_fastfcn.benchmark.worker --spec '<json>' --out result.json
+    python -m benchmarking.worker --spec '<json>' --out result.json   (from tools/)
 
 The parent (``runner``) sets OMP_NUM_THREADS before this process starts, so the
 thread count is in force before Paddle or numpy load their math libraries.

@@ -1,34 +1,44 @@
 """Build the benchmarked models: this project's from its YAML configs, PaddleSeg's
 from the model sections of its shipped configs (``cases.PADDLESEG_MODELS``)."""
-import copy
-import glob
 import os
-import re
-
-from paddleseg.cvlibs import manager
 
 from paddleseg_fastfcn.core.builder import build_model, builder, load_config
 
-from .cases import OWN_MODELS, PADDLESEG_MODELS
+from .cases import OWN_MODELS, PADDLESEG_MODELS, TRAIN_LOSS_MODEL
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_CONFIG_DIR = os.path.join(REPO_ROOT, 'configs')
 
 
 def find_config(key, config_dir=DEFAULT_CONFIG_DIR):
-    """The config file of OWN_MODELS[key] under ``config_dir`` (ADE20K preferred).
+    """The config file of OWN_MODELS[key]: its file name under ``config_dir``.
 
     Raises:
-        FileNotFoundError: no config file matches; the message names the pattern.
+        FileNotFoundError: the file is missing; the message names the model and the path.
     """
-    pattern = re.compile(OWN_MODELS[key][1])
-    found = sorted(p for p in glob.glob(os.path.join(config_dir, '**', '*.yml'), recursive=True)
-                   if pattern.match(os.path.basename(p)) and '_base_' not in p.split(os.sep))
-    if not found:
-        raise FileNotFoundError('no config for {} under {} (file name matching {})'.format(
-            key, config_dir, pattern.pattern))
-    ade = [p for p in found if 'ade20k' in os.path.basename(p)]
-    return (ade or found)[0]
+    path = os.path.join(config_dir, OWN_MODELS[key][1])
+    if not os.path.isfile(path):
+        raise FileNotFoundError('no config for benchmark model {}: {} does not exist'.format(key, path))
+    return path
+
+
+def load_own_config(key, config_dir=DEFAULT_CONFIG_DIR):
+    """``load_config`` of OWN_MODELS[key]'s file without pretrained weights.
+
+    Returns:
+        (paddleseg.cvlibs.Config, str): the config and its file.
+    """
+    path = find_config(key, config_dir)
+    # No downloads at run time; random weights run exactly as fast.
+    return load_config(path, opts=['model.pretrained=None', 'model.backbone.pretrained=None']), path
+
+
+def training_losses(config_dir=None):
+    """The ``{'types': [...], 'coef': [...]}`` losses of the TRAIN_LOSS_MODEL config, for every
+    training row: PaddleSeg 2.8's CrossEntropyLoss fails on Paddle 3, and its FastFCN returns
+    the same training outputs [main, aux, se] as this project's EncNet."""
+    cfg, _ = load_own_config(TRAIN_LOSS_MODEL, config_dir or DEFAULT_CONFIG_DIR)
+    return builder(cfg).loss
 
 
 def set_num_classes(model_cfg, num_classes):
@@ -47,9 +57,7 @@ def build_own_model(key, num_classes, config_dir=DEFAULT_CONFIG_DIR):
     Returns:
         (nn.Layer, str): the model and the config file it came from.
     """
-    path = find_config(key, config_dir)
-    # No downloads at run time; random weights run exactly as fast.
-    cfg = load_config(path, opts=['model.pretrained=None', 'model.backbone.pretrained=None'])
+    cfg, path = load_own_config(key, config_dir)
     dataset_classes = getattr(builder(cfg).train_dataset_class, 'NUM_CLASSES', None) \
         if cfg.train_dataset_cfg else None
     model_cfg = set_num_classes(cfg.dic['model'], num_classes)
@@ -61,22 +69,10 @@ def build_own_model(key, num_classes, config_dir=DEFAULT_CONFIG_DIR):
     return builder(cfg).build_component(model_cfg), path
 
 
-def _build_paddleseg_component(cfg, registries):
-    cfg = copy.deepcopy(cfg)
-    kind = cfg.pop('type')
-    for key, value in cfg.items():
-        if isinstance(value, dict) and 'type' in value:
-            cfg[key] = _build_paddleseg_component(value, registries)
-    for registry in registries:
-        if kind in registry.components_dict:
-            return registry[kind](**cfg)
-    raise KeyError('PaddleSeg component {} is not registered'.format(kind))
-
-
 def build_paddleseg_model(key, num_classes):
     """PaddleSeg 2.8's model ``key`` built by its registered classes as its shipped config."""
-    cfg = dict(PADDLESEG_MODELS[key][1], num_classes=num_classes)
-    return _build_paddleseg_component(cfg, [manager.MODELS, manager.BACKBONES])
+    # SegBuilder's component building needs no Config (that only feeds its properties).
+    return builder(None).build_component(dict(PADDLESEG_MODELS[key][1], num_classes=num_classes))
 
 
 def build_benchmark_model(key, num_classes, config_dir=None):
