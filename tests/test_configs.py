@@ -90,7 +90,7 @@ def test_os8_and_jpu_configs_differ_only_where_they_should():
     os8 = Config(EXAMPLE.replace('_jpu_', '_os8_')).dic['model']
     assert jpu['backbone']['output_stride'] == 32 and jpu['neck']['type'] == 'JointPyramidUpsampling'
     assert os8['backbone']['output_stride'] == 8 and 'neck' not in os8
-    assert jpu['head']['use_jpu'] is True and os8['head']['use_jpu'] is False
+    assert jpu['head']['conv5_kernel_size'] == 1 and os8['head']['conv5_kernel_size'] == 3
 
 
 def child_config(tmp_path, text, name='child.yml'):
