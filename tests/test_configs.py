@@ -39,6 +39,8 @@ def test_configs_are_found():
                 for data in ('ade20k_480x480_120e', 'pcontext_480x480_80e', 'cityscapes_480x480_240e'):
                     assert '{}_{}_{}_{}.yml'.format(head, neck, backbone, data) in names
         assert '{}_jpu_r50vd_ade20k_480x480_120e.yml'.format(head) in names
+    for data in ('ade20k_480x480_120e', 'pcontext_480x480_80e'):
+        assert 'encnet_jpux_r50_{}.yml'.format(data) in names
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: os.path.relpath(p, CONFIG_DIR))
@@ -97,6 +99,15 @@ def test_os8_and_jpu_configs_differ_only_where_they_should():
     assert jpu['backbone']['output_stride'] == 32 and jpu['neck']['type'] == 'JointPyramidUpsampling'
     assert os8['backbone']['output_stride'] == 8 and 'neck' not in os8
     assert jpu['head']['conv5_kernel_size'] == 1 and os8['head']['conv5_kernel_size'] == 3
+
+
+def test_jpux_configs_differ_from_jpu_only_in_the_neck():
+    for data in ('ade20k_480x480_120e', 'pcontext_480x480_80e'):
+        jpu = Config(os.path.join(CONFIG_DIR, 'encnet', 'encnet_jpu_r50_{}.yml'.format(data))).dic
+        jpux = Config(os.path.join(CONFIG_DIR, 'encnet', 'encnet_jpux_r50_{}.yml'.format(data))).dic
+        assert jpux['model']['neck'] == dict(jpu['model']['neck'], type='JPUX')
+        jpux['model']['neck'] = jpu['model']['neck']
+        assert jpux == jpu
 
 
 @pytest.mark.parametrize('path', CONFIGS + TIPC_CONFIGS, ids=lambda p: os.path.relpath(p, REPO_ROOT))
