@@ -5,6 +5,7 @@ Bad configs fail with errors that name the offending type, key, file and line.
 import gc
 import glob
 import os
+import re
 from urllib.parse import urlparse
 
 import paddle
@@ -12,11 +13,13 @@ import pytest
 from paddleseg.cvlibs import Config, SegBuilder
 
 import paddleseg_fastfcn  # noqa: F401  (registers components)
-from paddleseg_fastfcn.core.builder import build_model, load_config
+from paddleseg_fastfcn.core.builder import _base_chain, build_model, load_config
 
-CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'configs')
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG_DIR = os.path.join(REPO_ROOT, 'configs')
 CONFIGS = sorted(p for p in glob.glob(os.path.join(CONFIG_DIR, '**', '*.yml'), recursive=True)
                  if '_base_' not in os.path.relpath(p, CONFIG_DIR).split(os.sep))
+TIPC_CONFIGS = sorted(glob.glob(os.path.join(REPO_ROOT, 'test_tipc', 'configs', '*', '*.yml')))
 EXAMPLE = os.path.join(CONFIG_DIR, 'encnet', 'encnet_jpu_r50_ade20k_480x480_120e.yml')
 SIZE = 64
 
@@ -36,6 +39,8 @@ def test_configs_are_found():
                 for data in ('ade20k_480x480_120e', 'pcontext_480x480_80e', 'cityscapes_480x480_240e'):
                     assert '{}_{}_{}_{}.yml'.format(head, neck, backbone, data) in names
         assert '{}_jpu_r50vd_ade20k_480x480_120e.yml'.format(head) in names
+    for data in ('ade20k_480x480_120e', 'pcontext_480x480_80e'):
+        assert 'encnet_jpux_r50_{}.yml'.format(data) in names
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: os.path.relpath(p, CONFIG_DIR))
@@ -54,6 +59,8 @@ def test_config_builds_and_predicts(path):
     assert out[0].shape == [1, num_classes, SIZE, SIZE]
     if cfg.model_cfg['type'] == 'FastFCNSegmentor':
         assert len(out) == 1
+        assert model.head.num_classes == num_classes
+        assert model.aux_head is None or model.aux_head.num_classes == num_classes
     del model, out
     gc.collect()
 
@@ -66,8 +73,9 @@ def test_recipe_values(path, classes):
     cfg = Config(path)
     dic = cfg.dic
     assert dic['batch_size'] == 4
-    assert dic['model']['num_classes'] == dic['model']['head']['num_classes'] == classes
-    assert dic['model']['aux_head']['num_classes'] == classes
+    assert dic['model']['num_classes'] == classes
+    # Written once: the segmentor gives the class count to its heads.
+    assert 'num_classes' not in dic['model']['head'] and 'num_classes' not in dic['model']['aux_head']
     assert dic['optimizer']['momentum'] == 0.9 and dic['optimizer']['weight_decay'] == 1e-4
     assert [(c['name'], c['lr_mult']) for c in dic['optimizer']['custom_cfg']] == [
         ('backbone', 1.0), ('neck', 10.0), ('head', 10.0)]
@@ -90,7 +98,28 @@ def test_os8_and_jpu_configs_differ_only_where_they_should():
     os8 = Config(EXAMPLE.replace('_jpu_', '_os8_')).dic['model']
     assert jpu['backbone']['output_stride'] == 32 and jpu['neck']['type'] == 'JointPyramidUpsampling'
     assert os8['backbone']['output_stride'] == 8 and 'neck' not in os8
-    assert jpu['head']['use_jpu'] is True and os8['head']['use_jpu'] is False
+    assert jpu['head']['conv5_kernel_size'] == 1 and os8['head']['conv5_kernel_size'] == 3
+
+
+def test_jpux_configs_differ_from_jpu_only_in_the_neck():
+    for data in ('ade20k_480x480_120e', 'pcontext_480x480_80e'):
+        jpu = Config(os.path.join(CONFIG_DIR, 'encnet', 'encnet_jpu_r50_{}.yml'.format(data))).dic
+        jpux = Config(os.path.join(CONFIG_DIR, 'encnet', 'encnet_jpux_r50_{}.yml'.format(data))).dic
+        assert jpux['model']['neck'] == dict(jpu['model']['neck'], type='JPUX')
+        jpux['model']['neck'] = jpu['model']['neck']
+        assert jpux == jpu
+
+
+@pytest.mark.parametrize('path', CONFIGS + TIPC_CONFIGS, ids=lambda p: os.path.relpath(p, REPO_ROOT))
+def test_class_count_is_written_once(path):
+    # A number after `num_classes:` in the config and all its bases (aliases such as
+    # `*num_classes` refer to it and do not count).
+    written = []
+    for p in _base_chain(path):
+        with open(p, encoding='utf-8') as f:
+            written += ['{}:{}'.format(os.path.relpath(p, REPO_ROOT), n) for n, line in enumerate(f, 1)
+                        if re.match(r'\s*num_classes:\s*(&\w+\s+)?\d', line)]
+    assert len(written) == 1, written
 
 
 def child_config(tmp_path, text, name='child.yml'):

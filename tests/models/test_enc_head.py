@@ -35,14 +35,17 @@ def test_training_returns_logits_and_se_logits_eval_only_logits():
 def test_without_se_loss_there_is_no_selayer_and_one_output():
     head = small_head(use_se_loss=False)
     assert not hasattr(head.encmodule, 'selayer')
-    assert head.use_se_loss is False
+    assert head.output_names == ('seg',)
     head.train()
     assert len(head(feats())) == 1
 
 
-def test_conv5_kernel_follows_use_jpu():
-    assert small_head(use_jpu=True).conv5[0].weight.shape == [8, 16, 1, 1]
-    assert small_head(use_jpu=False).conv5[0].weight.shape == [8, 16, 3, 3]
+def test_conv5_kernel_size_sets_conv5():
+    assert small_head().conv5[0].weight.shape == [8, 16, 1, 1]
+    assert small_head(conv5_kernel_size=3).conv5[0].weight.shape == [8, 16, 3, 3]
+    for bad in (2, True, '1'):
+        with pytest.raises(ValueError, match='conv5_kernel_size'):
+            small_head(conv5_kernel_size=bad)
 
 
 def test_in_index_selects_the_feature():

@@ -20,7 +20,7 @@ def test_shapes_in_train_and_eval():
         head.train() if training else head.eval()
         out = head(x)
         assert len(out) == 1 and out[0].shape == [2, 5, 7, 9]
-    assert head.use_se_loss is False
+    assert head.output_names == ('seg',)
 
 
 def test_pyramid_keeps_input_and_adds_one_upsampled_branch_per_bin():

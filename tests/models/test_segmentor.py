@@ -65,7 +65,7 @@ def test_optional_parts_change_the_training_list():
 def test_dilated_baseline_without_neck():
     paddle.seed(0)
     model = FastFCNSegmentor(NUM_CLASSES, DeepStemResNet50(output_stride=8),
-                             EncHead(NUM_CLASSES, 2048, channels=16, num_codes=4, use_jpu=False),
+                             EncHead(NUM_CLASSES, 2048, channels=16, num_codes=4, conv5_kernel_size=3),
                              aux_head=FCNAuxHead(NUM_CLASSES, channels=16))
     model.train()
     out = model(paddle.rand([2, 3, 64, 64]))

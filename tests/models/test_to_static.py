@@ -19,7 +19,8 @@ def build(kind):
     """R50 backbone; small head / neck widths keep the test light."""
     paddle.seed(0)
     heads = {
-        'encnet': lambda c: EncHead(NUM_CLASSES, c, channels=16, num_codes=4, use_jpu=c != 2048),
+        'encnet': lambda c: EncHead(NUM_CLASSES, c, channels=16, num_codes=4,
+                                    conv5_kernel_size=3 if c == 2048 else 1),
         'psp': lambda c: PSPHead(NUM_CLASSES, c, channels=16),
         'deeplabv3': lambda c: ASPPHead(NUM_CLASSES, c, channels=8, atrous_rates=(1, 2, 3)),
     }

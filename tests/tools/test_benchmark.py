@@ -47,7 +47,7 @@ _base_: base.yml
 model:
   type: FastFCNSegmentor
   backbone: {type: DeepStemResNet50, output_stride: 8}
-  head: {type: EncHead, num_classes: 150, in_channels: 2048, use_jpu: false}
+  head: {type: EncHead, num_classes: 150, in_channels: 2048, conv5_kernel_size: 3}
   aux_head: {type: FCNAuxHead, num_classes: 150, in_channels: 1024}
 """
 

@@ -42,8 +42,8 @@ def training_losses(config_dir=None):
 
 
 def set_num_classes(model_cfg, num_classes):
-    """Set ``num_classes`` on the model section and on every component in it that has one
-    (heads carry their own), so ``--num_classes`` reaches the classifiers."""
+    """Set ``num_classes`` on the model section (the segmentor passes it to its heads) and on
+    every component in it that writes its own, so ``--num_classes`` reaches the classifiers."""
     model_cfg = dict(model_cfg, num_classes=num_classes)
     for key, value in model_cfg.items():
         if isinstance(value, dict) and 'num_classes' in value:

@@ -4,8 +4,8 @@ import paddle.nn as nn
 from paddleseg.cvlibs import manager
 
 from paddleseg_fastfcn.models.layers import ConvBNReLU
-from paddleseg_fastfcn.models.heads.checks import check_in_index, select_feature
-from paddleseg_fastfcn.models.heads.classifier import classifier_layers
+from paddleseg_fastfcn.models.heads.classifier import add_class_conv, classifier_layers
+from paddleseg_fastfcn.models.heads.decode_head import DecodeHead
 from paddleseg_fastfcn.models.heads.upsample import upsample_pooled
 
 
@@ -55,14 +55,15 @@ class ASPPModule(nn.Layer):
 
 
 @manager.MODELS.add_component
-class ASPPHead(nn.Layer):
+class ASPPHead(DecodeHead):
     """DeepLabV3 head as the official FastFCN ``DeepLabV3Head``.
 
     ``aspp`` (ASPPModule, width in_channels // 8 = 256) then ``block`` = conv3x3
     -BN-ReLU-Dropout2D(0.1)-conv1x1 (positions 0, 1, 4 as the official code).
 
     Args:
-        num_classes (int): classes.
+        num_classes (int | None): classes; None = given later by the segmentor
+            (``model.num_classes``).
         in_channels (int): channels of the selected feature (2048).
         channels (int | None): ASPP width; None = in_channels // 8.
         atrous_rates (tuple[int]): dilations of the three 3x3 branches.
@@ -74,16 +75,16 @@ class ASPPHead(nn.Layer):
         feats: list with feats[in_index] = [N, in_channels, h, w] -> [logits [N, num_classes, h, w]]
     """
 
-    def __init__(self, num_classes, in_channels=2048, channels=None, atrous_rates=(12, 24, 36),
+    def __init__(self, num_classes=None, in_channels=2048, channels=None, atrous_rates=(12, 24, 36),
                  aspp_dropout_ratio=0.5, dropout_ratio=0.1, in_index=-1):
-        super().__init__()
-        self.num_classes = num_classes
-        self.in_channels = in_channels
-        self.in_index = check_in_index(in_index, 'ASPPHead')
-        self.use_se_loss = False
-        channels = channels or in_channels // 8
-        self.aspp = ASPPModule(in_channels, channels, atrous_rates, aspp_dropout_ratio)
-        self.block = nn.Sequential(*classifier_layers(channels, channels, num_classes, dropout_ratio))
+        super().__init__(in_channels, in_index)
+        self.channels = channels or in_channels // 8
+        self.aspp = ASPPModule(in_channels, self.channels, atrous_rates, aspp_dropout_ratio)
+        self.block = nn.Sequential(*classifier_layers(self.channels, self.channels, dropout_ratio))
+        self.set_num_classes(num_classes)
+
+    def build_class_layers(self, num_classes):
+        add_class_conv(self.block, self.channels, num_classes)
 
     def forward(self, feats):
-        return [self.block(self.aspp(select_feature(feats, self.in_index, 'ASPPHead')))]
+        return [self.block(self.aspp(self.select_input(feats)))]

@@ -4,7 +4,8 @@ import paddle.nn.functional as F
 from paddleseg.cvlibs import manager
 
 from paddleseg_fastfcn.models.layers import ConvBNReLU, EncodingLayer
-from paddleseg_fastfcn.models.heads.checks import check_in_index, select_feature
+from paddleseg_fastfcn.models.heads.classifier import add_class_conv
+from paddleseg_fastfcn.models.heads.decode_head import DecodeHead
 
 
 class EncModule(nn.Layer):
@@ -20,16 +21,17 @@ class EncModule(nn.Layer):
 
     Args:
         in_channels (int): channels C of ``x`` (also the codeword dimension).
-        num_classes (int): outputs of ``selayer``.
+        num_classes (int | None): outputs of ``selayer``; None = ``add_selayer`` later.
         num_codes (int): codewords K.
-        use_se_loss (bool): build ``selayer``.
+        use_se_loss (bool): build ``selayer`` (and return SE logits).
 
     Shapes:
         x: [N, C, H, W] -> (gated [N, C, H, W], se_logits [N, num_classes] or None)
     """
 
-    def __init__(self, in_channels, num_classes, num_codes=32, use_se_loss=True):
+    def __init__(self, in_channels, num_classes=None, num_codes=32, use_se_loss=True):
         super().__init__()
+        self.in_channels = in_channels
         self.use_se_loss = use_se_loss
         self.encoding = nn.Sequential(
             nn.Conv2D(in_channels, in_channels, 1, bias_attr=False),
@@ -40,8 +42,12 @@ class EncModule(nn.Layer):
             nn.BatchNorm1D(num_codes),
             nn.ReLU())
         self.fc = nn.Sequential(nn.Linear(in_channels, in_channels), nn.Sigmoid())
-        if use_se_loss:
-            self.selayer = nn.Linear(in_channels, num_classes)
+        if use_se_loss and num_classes is not None:
+            self.add_selayer(num_classes)
+
+    def add_selayer(self, num_classes):
+        """``selayer`` = Linear(C -> num_classes), the SE branch's classifier."""
+        self.selayer = nn.Linear(self.in_channels, num_classes)
 
     def forward(self, x, with_se=True):
         context = self.encoding(x).mean(axis=1)                 # [N, C]
@@ -52,22 +58,23 @@ class EncModule(nn.Layer):
 
 
 @manager.MODELS.add_component
-class EncHead(nn.Layer):
+class EncHead(DecodeHead):
     """EncNet head (official ``EncHead`` without the unused lateral branch).
 
     ``conv5`` reduces the feature to 512 channels (conv1x1 on the JPU feature,
-    conv3x3 on a dilated backbone's c4, as the official code), ``encmodule``
+    conv3x3 on a dilated backbone's c4: the official ``jpu`` switch), ``encmodule``
     gates it with the encoded context, ``conv6`` = Dropout2D -> conv1x1 with bias
     classifies.
 
     Args:
-        num_classes (int): classes.
+        num_classes (int | None): classes; None = given later by the segmentor
+            (``model.num_classes``).
         in_channels (int): channels of the selected feature (2048 for JPU / c4).
         channels (int): width of the head (512 in the paper).
         num_codes (int): codewords K of the Encoding layer (32).
         use_se_loss (bool): also return SE logits in training.
-        use_jpu (bool): conv5 is 1x1 (True, on the JPU output) or 3x3 (False,
-            the dilated output-stride-8 baseline).
+        conv5_kernel_size (int): 1 (on a JPU / JPU_X output) or 3 (on the
+            dilated output-stride-8 baseline's c4).
         dropout_ratio (float): Dropout2D before the classifier.
         in_index (int): which feature of the input list to use.
 
@@ -77,20 +84,30 @@ class EncHead(nn.Layer):
         otherwise [logits [N, num_classes, h, w]].
     """
 
-    def __init__(self, num_classes, in_channels=2048, channels=512, num_codes=32,
-                 use_se_loss=True, use_jpu=True, dropout_ratio=0.1, in_index=-1):
-        super().__init__()
-        self.num_classes = num_classes
-        self.in_channels = in_channels
-        self.in_index = check_in_index(in_index, 'EncHead')
+    def __init__(self, num_classes=None, in_channels=2048, channels=512, num_codes=32,
+                 use_se_loss=True, conv5_kernel_size=1, dropout_ratio=0.1, in_index=-1):
+        super().__init__(in_channels, in_index)
+        if isinstance(conv5_kernel_size, bool) or conv5_kernel_size not in (1, 3):
+            raise ValueError('EncHead: conv5_kernel_size must be 1 (JPU feature) or 3 (dilated c4), '
+                             'got {!r}'.format(conv5_kernel_size))
+        self.channels = channels
         self.use_se_loss = use_se_loss
-        self.conv5 = ConvBNReLU(in_channels, channels, 1 if use_jpu else 3)
-        self.encmodule = EncModule(channels, num_classes, num_codes, use_se_loss)
-        self.conv6 = nn.Sequential(nn.Dropout2D(dropout_ratio),
-                                   nn.Conv2D(channels, num_classes, 1))
+        self.conv5 = ConvBNReLU(in_channels, channels, conv5_kernel_size)
+        self.encmodule = EncModule(channels, None, num_codes, use_se_loss)
+        self.conv6 = nn.Sequential(nn.Dropout2D(dropout_ratio))
+        self.set_num_classes(num_classes)
+
+    @property
+    def output_names(self):
+        return ('seg', 'se') if self.use_se_loss else ('seg',)
+
+    def build_class_layers(self, num_classes):
+        if self.use_se_loss:
+            self.encmodule.add_selayer(num_classes)
+        add_class_conv(self.conv6, self.channels, num_classes)
 
     def forward(self, feats):
-        x = self.conv5(select_feature(feats, self.in_index, 'EncHead'))
+        x = self.conv5(self.select_input(feats))
         gated, se_logits = self.encmodule(x, with_se=self.training)
         logits = self.conv6(gated)
         if se_logits is not None:

@@ -4,8 +4,8 @@ import paddle.nn as nn
 from paddleseg.cvlibs import manager
 
 from paddleseg_fastfcn.models.layers import ConvBNReLU, adaptive_avg_pool
-from paddleseg_fastfcn.models.heads.checks import check_in_index, select_feature
-from paddleseg_fastfcn.models.heads.classifier import classifier_layers
+from paddleseg_fastfcn.models.heads.classifier import add_class_conv, classifier_layers
+from paddleseg_fastfcn.models.heads.decode_head import DecodeHead
 from paddleseg_fastfcn.models.heads.upsample import upsample_pooled
 
 
@@ -43,7 +43,7 @@ class PyramidPooling(nn.Layer):
 
 
 @manager.MODELS.add_component
-class PSPHead(nn.Layer):
+class PSPHead(DecodeHead):
     """PSPNet head as in the official FastFCN ``PSPHead``.
 
     ``conv5`` = [PyramidPooling, conv3x3 (2C -> C/4, no bias), BN, ReLU,
@@ -52,7 +52,8 @@ class PSPHead(nn.Layer):
     ``conv5.2``, ``conv5.5``).
 
     Args:
-        num_classes (int): classes.
+        num_classes (int | None): classes; None = given later by the segmentor
+            (``model.num_classes``).
         in_channels (int): channels C of the selected feature (2048).
         channels (int | None): width after the pyramid; None = in_channels // 4.
         bin_sizes (tuple[int]): pyramid pooling sizes.
@@ -63,17 +64,17 @@ class PSPHead(nn.Layer):
         feats: list with feats[in_index] = [N, C, h, w] -> [logits [N, num_classes, h, w]]
     """
 
-    def __init__(self, num_classes, in_channels=2048, channels=None, bin_sizes=(1, 2, 3, 6),
+    def __init__(self, num_classes=None, in_channels=2048, channels=None, bin_sizes=(1, 2, 3, 6),
                  dropout_ratio=0.1, in_index=-1):
-        super().__init__()
-        self.num_classes = num_classes
-        self.in_channels = in_channels
-        self.in_index = check_in_index(in_index, 'PSPHead')
-        self.use_se_loss = False
-        channels = channels or in_channels // 4
+        super().__init__(in_channels, in_index)
+        self.channels = channels or in_channels // 4
         pyramid = PyramidPooling(in_channels, bin_sizes)
         self.conv5 = nn.Sequential(
-            pyramid, *classifier_layers(pyramid.out_channels, channels, num_classes, dropout_ratio))
+            pyramid, *classifier_layers(pyramid.out_channels, self.channels, dropout_ratio))
+        self.set_num_classes(num_classes)
+
+    def build_class_layers(self, num_classes):
+        add_class_conv(self.conv5, self.channels, num_classes)
 
     def forward(self, feats):
-        return [self.conv5(select_feature(feats, self.in_index, 'PSPHead'))]
+        return [self.conv5(self.select_input(feats))]

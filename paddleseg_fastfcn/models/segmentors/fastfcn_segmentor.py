@@ -3,6 +3,7 @@ import paddle
 import paddle.nn as nn
 from paddleseg.cvlibs import manager
 
+from paddleseg_fastfcn.models.heads.decode_head import DecodeHead
 from paddleseg_fastfcn.models.layers import resize_align_corners
 from paddleseg_fastfcn.utils.pretrained import load_pretrained
 
@@ -22,13 +23,17 @@ class FastFCNSegmentor(nn.Layer):
     ``feats[aux_head.in_index]`` of the same list, as the official code. All logits
     are resized bilinearly (align_corners=True) to the input size.
 
+    The class count is written once, as ``model.num_classes``: a head built
+    without ``num_classes`` gets it here (``DecodeHead.set_num_classes``); a head
+    built with one must agree.
+
     Args:
-        num_classes (int): classes; every head must be built with the same number.
+        num_classes (int): classes.
         backbone (nn.Layer): with attribute ``feat_channels`` (4 ints).
-        head (nn.Layer): EncHead / PSPHead / ASPPHead (attributes ``num_classes``,
-            ``in_channels``, ``in_index``, ``use_se_loss``).
+        head (DecodeHead): EncHead / PSPHead / ASPPHead; its ``output_names``
+            say which extra training outputs it returns (EncHead: ``'se'``).
         neck (nn.Layer | None): with attribute ``out_channels`` (4 items).
-        aux_head (nn.Layer | None): e.g. FCNAuxHead.
+        aux_head (DecodeHead | None): e.g. FCNAuxHead; only its logits are used.
         pretrained (str | None): path or URL of a whole-model ``.pdparams``
             (keys ``backbone.*``, ``neck.*``, ``head.*``, ``aux_head.*``).
 
@@ -36,13 +41,14 @@ class FastFCNSegmentor(nn.Layer):
         training: a list in this fixed order, entries present only when enabled:
             ``[logits [N, C, H, W],
                aux_logits [N, C, H, W]   (if aux_head),
-               se_logits [N, C]          (if head.use_se_loss)]``
+               se_logits [N, C]          (if 'se' in head.output_names)]``
             so that ``loss.types`` / ``loss.coef`` of a config map one-to-one
             (e.g. EncNet with aux: CE, CE, SemanticEncodingLoss; coef 1, 0.2, 0.2).
         eval: ``[logits [N, C, H, W]]``.
         H, W are the input's size; x is [N, 3, H, W].
 
     Raises:
+        TypeError: a head that is not a DecodeHead.
         ValueError: inconsistent class counts or channels; the message names
             the config key (``model.head.num_classes`` ...).
     """
@@ -55,6 +61,9 @@ class FastFCNSegmentor(nn.Layer):
         self.head = head
         self.aux_head = aux_head
         self._check_consistency()
+        for part in (head, aux_head):
+            if part is not None and part.num_classes is None:
+                part.set_num_classes(num_classes)
         if pretrained:
             load_pretrained(self, pretrained)
 
@@ -75,17 +84,20 @@ class FastFCNSegmentor(nn.Layer):
         for key, head in (('model.head', self.head), ('model.aux_head', self.aux_head)):
             if head is None:
                 continue
-            if getattr(head, 'num_classes', self.num_classes) != self.num_classes:
+            if not isinstance(head, DecodeHead):
+                raise TypeError('{} ({}) is not a DecodeHead (paddleseg_fastfcn.models.heads): the '
+                                'segmentor needs its num_classes, in_channels, in_index and '
+                                'output_names'.format(key, type(head).__name__))
+            if head.num_classes not in (None, self.num_classes):
                 raise ValueError('{}.num_classes ({}) != model.num_classes ({})'.format(
                     key, head.num_classes, self.num_classes))
-            index = getattr(head, 'in_index', -1)
+            index = head.in_index
             if not -len(feats) <= index < len(feats):
                 raise ValueError('{}.in_index ({}) is out of range for the {} features of {}'.format(
                     key, index, len(feats), source))
-            expected = getattr(head, 'in_channels', None)
-            if expected is not None and feats[index] is not None and expected != feats[index]:
+            if feats[index] is not None and head.in_channels != feats[index]:
                 raise ValueError('{}.in_channels ({}) != channels produced by {} at in_index {} ({})'.format(
-                    key, expected, source, index, feats[index]))
+                    key, head.in_channels, source, index, feats[index]))
 
     def forward(self, x):
         size = paddle.shape(x)[2:]
@@ -98,6 +110,6 @@ class FastFCNSegmentor(nn.Layer):
             return outputs
         if self.aux_head is not None:
             outputs.append(resize_align_corners(self.aux_head(feats)[0], size))
-        if getattr(self.head, 'use_se_loss', False):
-            outputs.append(head_out[1])
+        # The head's extra outputs (EncHead: 'se') follow, in the order it declares.
+        outputs.extend(head_out[1:len(self.head.output_names)])
         return outputs
