@@ -10,6 +10,7 @@ from paddleseg.utils import logger, progbar
 
 from paddleseg_fastfcn.datasets import validate_dataset
 from .builder import build_model, builder, load_config
+from .data_loader import build_loader
 from .distributed import init_distributed
 from .inference import load_model_weights, predict_logits, resolve_options
 from .metrics import AreaAccumulator, all_reduce_areas, compute_metrics
@@ -52,13 +53,7 @@ def evaluate(model, dataset, num_workers=0, aug_eval=False, scales=1.0, flip_hor
         all processes, so every rank returns the metrics of the whole set.
     """
     indices = _local_indices(len(dataset))
-    if num_workers == 0:
-        # Paddle 3.3.1's DataLoader hangs when the dataset raises with num_workers=0
-        # (the exception dies in its reader thread): read in this thread instead.
-        loader = (dataset[i] for i in indices)
-    else:
-        loader = paddle.io.DataLoader(paddle.io.Subset(dataset, indices), batch_size=1, shuffle=False,
-                                      num_workers=num_workers, collate_fn=_first_sample)
+    loader = build_loader(dataset, [[i] for i in indices], num_workers, collate_fn=_first_sample)
     accumulator = AreaAccumulator(dataset.num_classes, dataset.ignore_index)
     bar = progbar.Progbar(target=len(indices), verbose=1) if print_detail else None
     if print_detail:

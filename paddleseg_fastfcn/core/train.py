@@ -15,13 +15,13 @@ import paddle
 
 from paddleseg_fastfcn.core import checkpoint as ckpt
 from paddleseg_fastfcn.core.builder import builder, load_config
+from paddleseg_fastfcn.core.data_loader import build_loader
 from paddleseg_fastfcn.core.distributed import (all_finite, init_distributed,
                                                 maybe_sync_batchnorm, mean_over_ranks)
 from paddleseg_fastfcn.core.loss_terms import check_finite, term_names, weighted_loss_terms
 from paddleseg_fastfcn.core.optim import build_optimizer, group_lr_multipliers
 from paddleseg_fastfcn.core.sampler import ShardedBatchSampler
 from paddleseg_fastfcn.core.seeded_dataset import SeededDataset
-from paddleseg_fastfcn.core.train_loader import build_train_loader
 from paddleseg_fastfcn.datasets import validate_dataset
 from paddleseg_fastfcn.utils.device import check_precision, set_device
 from paddleseg_fastfcn.utils.train_logger import LogWindow, TrainLogger
@@ -135,7 +135,7 @@ def _loop(run, settings, log):
     sampler = ShardedBatchSampler(
         len(run.train_dataset), run.batch_size, num_replicas=settings.world_size,
         rank=settings.rank, seed=run.seed, start_iter=run.start_iter, total_iters=run.total_iters)
-    loader = build_train_loader(SeededDataset(run.train_dataset), sampler, settings.num_workers)
+    loader = build_loader(SeededDataset(run.train_dataset), sampler, settings.num_workers)
     log.info('training {} iterations from {}: {} samples, batch_size {} per rank x {} rank(s) '
              '= global batch {}, {} iterations/epoch, seed {}, device {}, precision {}; lr '
              'multipliers per parameter group (mult, #params): {}; loss terms: {}'.format(
