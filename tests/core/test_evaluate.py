@@ -8,6 +8,7 @@ import paddleseg.transforms as T
 import pytest
 
 from paddleseg_fastfcn.core.evaluate import evaluate, evaluate_checkpoint
+from paddleseg_fastfcn.core.inference_options import InferenceOptions
 from paddleseg_fastfcn.core.metrics import calculate_area, compute_metrics
 from paddleseg_fastfcn.datasets import MiniADE20K
 from paddleseg_fastfcn.datasets.synthetic import write_dataset
@@ -82,8 +83,9 @@ def test_swapped_classes_match_numpy_reference(colour_dataset):
 
 def test_resized_input_is_scored_at_original_size_with_slide_and_flip(colour_dataset):
     ds = file_list_dataset(colour_dataset, [T.Resize(target_size=(40, 30))])
-    result = evaluate(NearestColor(), ds, aug_eval=True, scales=[0.75, 1.0], flip_horizontal=True,
-                      is_slide=True, crop_size=(16, 16), stride=(12, 12), print_detail=False)
+    options = InferenceOptions(aug=True, scales=[0.75, 1.0], flip_horizontal=True, is_slide=True,
+                               crop_size=(16, 16), stride=(12, 12))
+    result = evaluate(NearestColor(), ds, options=options, print_detail=False)
     assert result['label_area'].sum() == 3 * (24 * 32 - 9)
     assert result['miou'] > 0.9
 
