@@ -14,7 +14,7 @@ import sys
 
 
 def parse_args(argv=None):
-    from paddleseg_fastfcn.core.inference import add_inference_args
+    from paddleseg_fastfcn.core.inference_options import add_inference_args
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--config', required=True, help='YAML config file')
     p.add_argument('--model_path', required=True, help='model.pdparams to evaluate')
@@ -33,9 +33,7 @@ def main(argv=None):
     try:
         set_device(args.device)
         evaluate_checkpoint(args.config, args.model_path, save_dir=args.save_dir,
-                            num_workers=args.num_workers, opts=args.opts, aug=args.aug,
-                            scales=args.scales, flip_horizontal=args.flip_horizontal,
-                            is_slide=args.is_slide, crop_size=args.crop_size, stride=args.stride)
+                            num_workers=args.num_workers, opts=args.opts, overrides=args)
     except (ValueError, FileNotFoundError) as e:
         print('error: {}: {}'.format(type(e).__name__, e), file=sys.stderr)
         return 1

@@ -1,11 +1,11 @@
 import os
 import sys
 
+import pytest
+
 # Tests run on small shapes; one thread keeps parallel helpers and CI predictable.
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import pytest  # noqa: E402
 
 # What a config needs around its `model:` section for load_config / build_model: a
 # `Dataset` training set over an empty list (the model is built, never trained), SGD with
@@ -38,3 +38,32 @@ def write_model_config(tmp_path):
         path.write_text(MODEL_CONFIG_FRAME.format(root=tmp_path, num_classes=num_classes) + model_yaml)
         return str(path)
     return write
+
+
+@pytest.fixture()
+def call_with_timeout():
+    """``call(fn, *args, timeout=60, **kwargs)``: fn's result or exception, or a failure
+    if fn is still running after ``timeout`` seconds (a hang; its daemon thread is
+    left behind so that the test session can still end)."""
+    import threading
+
+    def call(fn, *args, timeout=60, **kwargs):
+        outcome = {}
+
+        def target():
+            try:
+                outcome['result'] = fn(*args, **kwargs)
+            except BaseException as e:  # handed to the test's thread below
+                outcome['error'] = e
+
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        thread.join(timeout)
+        if thread.is_alive():
+            pytest.fail('{} still running after {} s (hangs)'.format(
+                getattr(fn, '__name__', fn), timeout))
+        if 'error' in outcome:
+            raise outcome['error']
+        return outcome['result']
+
+    return call

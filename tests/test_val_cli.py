@@ -62,3 +62,12 @@ def test_val_bad_input_is_named(setup):
     res = run('--config', cfg, '--model_path', str(tmp / 'missing.pdparams'))
     assert res.returncode == 1 and 'missing.pdparams' in res.stderr
     assert 'Traceback' not in res.stderr
+
+
+def test_val_bad_inference_option_is_named(setup):
+    tmp, cfg, weights = setup
+    res = run('--config', cfg, '--model_path', weights, '--is_slide', '--crop_size', '32', '32',
+              '--stride', '40', '24')
+    assert res.returncode == 1 and 'Traceback' not in res.stderr
+    assert 'from --is_slide, --crop_size, --stride' in res.stderr
+    assert 'stride [40, 24] must not exceed crop_size [32, 32]' in res.stderr

@@ -3,8 +3,9 @@
 A checkpoint directory holds
   model.pdparams   model state_dict (paddle.save)
   model.pdopt      optimizer state_dict, including the LR scheduler's state
-  train_state.pkl  iteration, epoch, sampler seed, best score, RNG states of
-                   python random / numpy / paddle (and the AMP GradScaler's state)
+  train_state.pkl  ``TrainState.to_dict()`` (iteration, epoch, sampler seed, best
+                   score, the AMP GradScaler's state) and the RNG states of python
+                   random / numpy / paddle under ``'rng'``, all plain values
 and appears only complete: files are written into a hidden temporary directory
 in save_dir, fsync'ed, and the directory is then renamed into place. A crash or
 an exception while saving leaves the previous checkpoints untouched.
@@ -90,13 +91,13 @@ def save_checkpoint(save_dir, name, model, optimizer, train_state, score=None):
     Args:
         model (paddle.nn.Layer): unwrapped model.
         optimizer: its optimizer (state includes the LR scheduler).
-        train_state (dict): iteration, epoch, seed, ...; RNG states are added here.
+        train_state (TrainState): the run's progress; RNG states are added here.
         score (dict | None): written as score.json (best_model).
 
     Returns:
         str: the checkpoint directory.
     """
-    state = dict(train_state, rng=rng_states())
+    state = dict(train_state.to_dict(), rng=rng_states())
 
     def write(tmp):
         paddle.save(model.state_dict(), os.path.join(tmp, MODEL_FILE))

@@ -10,8 +10,10 @@ from paddleseg.utils import logger, progbar
 
 from paddleseg_fastfcn.datasets import validate_dataset
 from .builder import build_model, builder, load_config
+from .data_loader import build_loader
 from .distributed import init_distributed
-from .inference import load_model_weights, predict_logits, resolve_options
+from .inference import load_model_weights, predict_logits
+from .inference_options import InferenceOptions
 from .metrics import AreaAccumulator, all_reduce_areas, compute_metrics
 
 
@@ -30,8 +32,7 @@ def _local_indices(num_samples):
     return list(range(rank, num_samples, world))
 
 
-def evaluate(model, dataset, num_workers=0, aug_eval=False, scales=1.0, flip_horizontal=False,
-             is_slide=False, crop_size=None, stride=None, print_detail=True):
+def evaluate(model, dataset, num_workers=0, options=InferenceOptions(), print_detail=True):
     """mIoU, pixAcc, Kappa, Dice and per-class IoU / precision over ``dataset``.
 
     Args:
@@ -41,8 +42,8 @@ def evaluate(model, dataset, num_workers=0, aug_eval=False, scales=1.0, flip_hor
             with ``img`` [3, H, W], ``label`` [1, h0, w0] at the original size,
             ``trans_info``) with ``num_classes`` and ``ignore_index``.
         num_workers (int): DataLoader worker processes.
-        aug_eval (bool): multi-scale (``scales``) and ``flip_horizontal`` inference.
-        is_slide (bool): sliding-window inference with ``crop_size`` / ``stride`` (w, h).
+        options (InferenceOptions): whole / sliding-window, multi-scale and flip
+            inference; the default is one whole-image pass.
         print_detail (bool): progress bar and a summary in the log.
 
     Returns:
@@ -52,13 +53,7 @@ def evaluate(model, dataset, num_workers=0, aug_eval=False, scales=1.0, flip_hor
         all processes, so every rank returns the metrics of the whole set.
     """
     indices = _local_indices(len(dataset))
-    if num_workers == 0:
-        # Paddle 3.3.1's DataLoader hangs when the dataset raises with num_workers=0
-        # (the exception dies in its reader thread): read in this thread instead.
-        loader = (dataset[i] for i in indices)
-    else:
-        loader = paddle.io.DataLoader(paddle.io.Subset(dataset, indices), batch_size=1, shuffle=False,
-                                      num_workers=num_workers, collate_fn=_first_sample)
+    loader = build_loader(dataset, [[i] for i in indices], num_workers, collate_fn=_first_sample)
     accumulator = AreaAccumulator(dataset.num_classes, dataset.ignore_index)
     bar = progbar.Progbar(target=len(indices), verbose=1) if print_detail else None
     if print_detail:
@@ -68,9 +63,7 @@ def evaluate(model, dataset, num_workers=0, aug_eval=False, scales=1.0, flip_hor
     try:
         for step, sample in enumerate(loader):
             im = paddle.to_tensor(np.asarray(sample['img'], np.float32)[np.newaxis])
-            logit = predict_logits(model, im, sample.get('trans_info'), aug=aug_eval, scales=scales,
-                                   flip_horizontal=flip_horizontal, is_slide=is_slide,
-                                   crop_size=crop_size, stride=stride)
+            logit = predict_logits(model, im, sample.get('trans_info'), options)
             pred = paddle.argmax(logit, axis=1).numpy()
             label = np.asarray(sample['label'])
             label = label.reshape(label.shape[-2:])
@@ -125,15 +118,15 @@ def write_results(result, save_dir, class_names=None, extra=None):
 
 
 def evaluate_checkpoint(config, model_path, save_dir=None, num_workers=0, opts=None,
-                        print_detail=True, **options):
+                        print_detail=True, overrides=None):
     """What val.py does: build from ``config``, load ``model_path``, evaluate, write results.
 
     Args:
         config (str): YAML config (``val_dataset``, ``model``, optional ``test_config``).
         model_path (str): a ``model.pdparams`` state dict.
         save_dir (str | None): results folder; default the folder of ``model_path``.
-        options: ``aug, scales, flip_horizontal, is_slide, crop_size, stride``; None
-            keeps the config's ``test_config`` value (``inference.resolve_options``).
+        overrides (argparse.Namespace | dict | None): command-line inference options
+            over the config's ``test_config`` (see ``InferenceOptions.from_config``).
 
     Returns:
         dict: the metrics (see ``evaluate``).
@@ -143,18 +136,17 @@ def evaluate_checkpoint(config, model_path, save_dir=None, num_workers=0, opts=N
     cfg = load_config(config, opts=opts)
     # Under paddle.distributed.launch each rank evaluates its share of the images.
     _, rank = init_distributed()
-    inference = resolve_options(cfg.test_config, **options)
+    options = InferenceOptions.from_config(cfg.test_config, overrides)
     model = build_model(cfg)
     load_model_weights(model, model_path)
     dataset = validate_dataset(builder(cfg).val_dataset, cfg.val_dataset_cfg)
-    result = evaluate(model, dataset, num_workers=num_workers, aug_eval=inference['aug'],
-                      scales=inference['scales'], flip_horizontal=inference['flip_horizontal'],
-                      is_slide=inference['is_slide'], crop_size=inference['crop_size'],
-                      stride=inference['stride'], print_detail=print_detail)
+    result = evaluate(model, dataset, num_workers=num_workers, options=options,
+                      print_detail=print_detail)
     if rank != 0:
         return result
     save_dir = save_dir or os.path.dirname(os.path.abspath(model_path))
     paths = write_results(result, save_dir, getattr(dataset, 'CLASS_NAMES', None),
-                          extra={'config': config, 'model_path': model_path, 'inference': inference})
+                          extra={'config': config, 'model_path': model_path,
+                                 'inference': options.to_dict()})
     logger.info('Per-class results written to {} and {}'.format(*paths))
     return result

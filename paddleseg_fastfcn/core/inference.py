@@ -15,6 +15,7 @@ import numpy as np
 import paddle
 
 from paddleseg_fastfcn.models.layers.resize import resize_align_corners
+from .inference_options import InferenceOptions
 
 
 def load_model_weights(model, model_path):
@@ -55,7 +56,8 @@ def slide_inference(model, im, crop_size, stride):
         model (paddle.nn.Layer): segmentation model in eval mode.
         im (Tensor): [1, C_in, H, W].
         crop_size (tuple): window ``(w, h)``; windows are clipped to the image.
-        stride (tuple): step ``(w, h)``; must not exceed ``crop_size``.
+        stride (tuple): step ``(w, h)``, positive and at most ``crop_size``
+            (``InferenceOptions`` checks both).
 
     Returns:
         Tensor: [1, C, H, W] float32.
@@ -63,9 +65,6 @@ def slide_inference(model, im, crop_size, stride):
     h_im, w_im = im.shape[-2:]
     w_crop, h_crop = crop_size
     w_stride, h_stride = stride
-    if w_stride > w_crop or h_stride > h_crop or min(w_stride, h_stride) < 1:
-        raise ValueError('stride {} must be positive and not exceed crop_size {}'.format(
-            stride, crop_size))
     rows = 1 if h_im <= h_crop else int(np.ceil((h_im - h_crop) / h_stride)) + 1
     cols = 1 if w_im <= w_crop else int(np.ceil((w_im - w_crop) / w_stride)) + 1
     total, count = None, np.zeros([1, 1, h_im, w_im], np.float32)
@@ -82,38 +81,34 @@ def slide_inference(model, im, crop_size, stride):
     return paddle.to_tensor(total / count)
 
 
-def infer_logits(model, im, is_slide=False, crop_size=None, stride=None):
-    """Single-scale logits of ``im`` [1, C_in, H, W], whole image or sliding window."""
-    if is_slide:
-        if crop_size is None or stride is None:
-            raise ValueError('sliding-window inference needs crop_size and stride')
-        return slide_inference(model, im, crop_size, stride)
+def infer_logits(model, im, options):
+    """Single-scale logits of ``im`` [1, C_in, H, W], whole image or by sliding windows
+    (``options.is_slide``, ``crop_size``, ``stride``)."""
+    if options.is_slide:
+        return slide_inference(model, im, options.crop_size, options.stride)
     return forward_logits(model, im)
 
 
-def aug_infer_logits(model, im, scales=1.0, flip_horizontal=False, is_slide=False,
-                     crop_size=None, stride=None):
-    """Logits summed over scales and (optionally) horizontal flips, at ``im``'s size.
+def aug_infer_logits(model, im, options):
+    """Logits summed over ``options.scales`` and (``flip_horizontal``) mirrored passes.
 
     Args:
         model (paddle.nn.Layer): segmentation model in eval mode.
         im (Tensor): [1, C_in, H, W].
-        scales (float | list[float]): image scales (official ADE20K MS: 0.5 .. 1.75).
-        flip_horizontal (bool): also run the mirrored image (its logits mirrored back).
-        is_slide, crop_size, stride: see ``slide_inference``.
+        options (InferenceOptions): scales (official ADE20K MS: 0.5 .. 1.75), flip
+            (the mirrored image's logits are mirrored back) and whole / sliding window.
 
     Returns:
-        Tensor: [1, C, H, W], the sum over all scale / flip passes.
+        Tensor: [1, C, H, W] at ``im``'s size, the sum over all scale / flip passes.
     """
-    scales = [scales] if isinstance(scales, (int, float)) else list(scales)
     h, w = im.shape[-2:]
     total = None
-    for scale in scales:
+    for scale in options.scales:
         size = [int(h * scale + 0.5), int(w * scale + 0.5)]
         im_scaled = im if size == [h, w] else resize_align_corners(im, size)
-        for flip in ([False, True] if flip_horizontal else [False]):
+        for flip in ([False, True] if options.flip_horizontal else [False]):
             x = paddle.flip(im_scaled, axis=[3]) if flip else im_scaled
-            logit = infer_logits(model, x, is_slide, crop_size, stride)
+            logit = infer_logits(model, x, options)
             if flip:
                 logit = paddle.flip(logit, axis=[3])
             if list(logit.shape[-2:]) != [h, w]:
@@ -144,80 +139,24 @@ def reverse_transform(logit, trans_info):
     return logit
 
 
-def predict_logits(model, im, trans_info=None, aug=False, scales=1.0, flip_horizontal=False,
-                   is_slide=False, crop_size=None, stride=None):
+def predict_logits(model, im, trans_info=None, options=InferenceOptions()):
     """Logits at the original image size, the one entry point of evaluate and predict.
 
     Args:
         model (paddle.nn.Layer): segmentation model in eval mode.
         im (Tensor): [1, C_in, H, W] transformed image.
         trans_info (list | None): the sample's transform records (see ``reverse_transform``).
-        aug (bool): multi-scale / flip inference with ``scales`` and ``flip_horizontal``.
-        is_slide, crop_size, stride: sliding-window inference.
+        options (InferenceOptions): whole / sliding window, multi-scale and flip
+            (``options.aug``); the default is one whole-image pass.
 
     Returns:
         Tensor: [1, C, h0, w0].
     """
     with paddle.no_grad():
-        if aug:
-            logit = aug_infer_logits(model, im, scales, flip_horizontal, is_slide, crop_size, stride)
+        if options.aug:
+            logit = aug_infer_logits(model, im, options)
         else:
-            logit = infer_logits(model, im, is_slide, crop_size, stride)
+            logit = infer_logits(model, im, options)
         if trans_info:
             logit = reverse_transform(logit, trans_info)
     return logit
-
-
-def add_inference_args(parser, aug_flag):
-    """The inference options of val.py / predict.py (PaddleSeg's names).
-
-    Options left out fall back to the config's ``test_config`` (see ``resolve_options``).
-    """
-    parser.add_argument(aug_flag, dest='aug', action='store_true', default=None,
-                        help='multi-scale (--scales) and flip (--flip_horizontal) inference')
-    parser.add_argument('--scales', nargs='+', type=float, default=None,
-                        help='image scales for the augmented inference, e.g. 0.5 0.75 1.0 1.25 1.5 1.75')
-    parser.add_argument('--flip_horizontal', action='store_true', default=None,
-                        help='add horizontally flipped passes to the augmented inference')
-    parser.add_argument('--is_slide', action='store_true', default=None,
-                        help='sliding-window inference (--crop_size, --stride)')
-    parser.add_argument('--crop_size', nargs=2, type=int, default=None, metavar=('W', 'H'),
-                        help='sliding window size')
-    parser.add_argument('--stride', nargs=2, type=int, default=None, metavar=('W', 'H'),
-                        help='sliding window step')
-    parser.add_argument('--device', choices=['cpu', 'gpu'], default='cpu',
-                        help='where to run (PaddleSeg option; TIPC passes it)')
-
-
-def resolve_options(test_config, aug=None, scales=None, flip_horizontal=None, is_slide=None,
-                    crop_size=None, stride=None):
-    """Inference options: command-line values (not None) over the config's ``test_config``.
-
-    Args:
-        test_config (dict): the config's ``test_config`` (keys ``aug_eval``, ``scales``,
-            ``flip_horizontal``, ``is_slide``, ``crop_size``, ``stride``).
-
-    Returns:
-        dict: ``aug, scales, flip_horizontal, is_slide, crop_size, stride`` for
-        ``predict_logits``.
-
-    Raises:
-        ValueError: sliding window without ``crop_size`` / ``stride``.
-    """
-    cfg = dict(test_config or {})
-
-    def pick(cli, key, default):
-        return cli if cli is not None else cfg.get(key, default)
-
-    options = {
-        'aug': bool(pick(aug, 'aug_eval', False)),
-        'scales': pick(scales, 'scales', 1.0),
-        'flip_horizontal': bool(pick(flip_horizontal, 'flip_horizontal', False)),
-        'is_slide': bool(pick(is_slide, 'is_slide', False)),
-        'crop_size': pick(crop_size, 'crop_size', None),
-        'stride': pick(stride, 'stride', None),
-    }
-    if options['is_slide'] and (options['crop_size'] is None or options['stride'] is None):
-        raise ValueError('sliding-window inference needs --crop_size W H and --stride W H '
-                         '(or test_config.crop_size / test_config.stride)')
-    return options

@@ -15,7 +15,8 @@ from paddleseg.utils import logger, progbar
 
 from paddleseg_fastfcn.utils.visualize import overlay, pseudo_color_mask
 from .builder import build_model, builder, load_config
-from .inference import load_model_weights, predict_logits, resolve_options
+from .inference import load_model_weights, predict_logits
+from .inference_options import InferenceOptions
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 OVERLAY_DIR = 'added_prediction'
@@ -79,8 +80,7 @@ def read_image_bgr(path):
     return img.astype(np.uint8)
 
 
-def predict(model, transforms, image_path, save_dir='output/result', aug_pred=False, scales=1.0,
-            flip_horizontal=False, is_slide=False, crop_size=None, stride=None):
+def predict(model, transforms, image_path, save_dir='output/result', options=InferenceOptions()):
     """Predict every image under ``image_path`` and write masks and overlays.
 
     Args:
@@ -90,8 +90,8 @@ def predict(model, transforms, image_path, save_dir='output/result', aug_pred=Fa
         save_dir (str): outputs go to ``save_dir/pseudo_color_prediction/<rel>.png``
             (palette PNG of class ids) and ``save_dir/added_prediction/<rel>.png``
             (image blended with the mask), ``<rel>`` = path relative to the input.
-        aug_pred, scales, flip_horizontal, is_slide, crop_size, stride: see
-            ``inference.predict_logits``.
+        options (InferenceOptions): whole / sliding-window, multi-scale and flip
+            inference; the default is one whole-image pass.
 
     Returns:
         list[str]: the written mask files.
@@ -106,9 +106,7 @@ def predict(model, transforms, image_path, save_dir='output/result', aug_pred=Fa
         # Compose converts BGR to RGB, as when it reads a file itself.
         data = transforms({'img': img_bgr.astype(np.float32), 'trans_info': []})
         im = paddle.to_tensor(data['img'][np.newaxis])
-        logit = predict_logits(model, im, data['trans_info'], aug=aug_pred, scales=scales,
-                               flip_horizontal=flip_horizontal, is_slide=is_slide,
-                               crop_size=crop_size, stride=stride)
+        logit = predict_logits(model, im, data['trans_info'], options)
         pred = paddle.argmax(logit, axis=1)[0].numpy().astype(np.uint8)
         rel = os.path.splitext(os.path.relpath(os.path.abspath(path), os.path.abspath(base)))[0]
         mask_path = os.path.join(save_dir, MASK_DIR, rel + '.png')
@@ -123,13 +121,13 @@ def predict(model, transforms, image_path, save_dir='output/result', aug_pred=Fa
 
 
 def predict_from_config(config, model_path, image_path, save_dir='output/result', opts=None,
-                        **options):
+                        overrides=None):
     """What predict.py does: build from ``config`` (its val transforms and
     ``test_config``), load ``model_path`` and run ``predict``.
 
     Args:
-        options: ``aug, scales, flip_horizontal, is_slide, crop_size, stride``; None
-            keeps the config's ``test_config`` value.
+        overrides (argparse.Namespace | dict | None): command-line inference options
+            over the config's ``test_config`` (see ``InferenceOptions.from_config``).
 
     Returns:
         list[str]: the written mask files.
@@ -137,11 +135,8 @@ def predict_from_config(config, model_path, image_path, save_dir='output/result'
     if not os.path.isfile(model_path):
         raise FileNotFoundError('--model_path not found: {}'.format(model_path))
     cfg = load_config(config, opts=opts)
-    inference = resolve_options(cfg.test_config, **options)
+    options = InferenceOptions.from_config(cfg.test_config, overrides)
     model = build_model(cfg)
     load_model_weights(model, model_path)
     transforms = Compose(builder(cfg).val_transforms)
-    return predict(model, transforms, image_path, save_dir=save_dir, aug_pred=inference['aug'],
-                   scales=inference['scales'], flip_horizontal=inference['flip_horizontal'],
-                   is_slide=inference['is_slide'], crop_size=inference['crop_size'],
-                   stride=inference['stride'])
+    return predict(model, transforms, image_path, save_dir=save_dir, options=options)

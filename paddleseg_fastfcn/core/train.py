@@ -6,22 +6,24 @@ comes from ``ShardedBatchSampler`` (a function of seed, epoch and rank) and
 checkpoints carry the RNG states, so ``--resume_model`` continues exactly and
 the same code runs under ``python -m paddle.distributed.launch``.
 """
+import dataclasses
+import os
 import random
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import paddle
 
 from paddleseg_fastfcn.core import checkpoint as ckpt
 from paddleseg_fastfcn.core.builder import builder, load_config
+from paddleseg_fastfcn.core.data_loader import build_loader
 from paddleseg_fastfcn.core.distributed import (all_finite, init_distributed,
                                                 maybe_sync_batchnorm, mean_over_ranks)
 from paddleseg_fastfcn.core.loss_terms import check_finite, term_names, weighted_loss_terms
 from paddleseg_fastfcn.core.optim import build_optimizer, group_lr_multipliers
 from paddleseg_fastfcn.core.sampler import ShardedBatchSampler
 from paddleseg_fastfcn.core.seeded_dataset import SeededDataset
-from paddleseg_fastfcn.core.train_loader import build_train_loader
+from paddleseg_fastfcn.core.train_state import TrainRun, TrainSettings, TrainState
 from paddleseg_fastfcn.datasets import validate_dataset
 from paddleseg_fastfcn.utils.device import check_precision, set_device
 from paddleseg_fastfcn.utils.train_logger import LogWindow, TrainLogger
@@ -51,7 +53,7 @@ def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=
                       iters=iters, opts=opts)
     world_size, rank = init_distributed()
     log = TrainLogger(save_dir, enabled=rank == 0, use_vdl=use_vdl)
-    settings = SimpleNamespace(
+    settings = TrainSettings(
         save_dir=save_dir, do_eval=do_eval, save_interval=save_interval, log_iters=log_iters,
         keep_checkpoint_max=keep_checkpoint_max, num_workers=num_workers, device=device,
         amp_dtype=amp_dtype, amp_level=amp_level, world_size=world_size, rank=rank)
@@ -94,78 +96,79 @@ def _build(cfg, seed, settings, log):
     val_dataset = None
     if settings.do_eval:
         val_dataset = validate_dataset(seg.val_dataset, cfg.val_dataset_cfg)
-    return SimpleNamespace(
+    return TrainRun(
         model=model, optimizer=build_optimizer(seg, model), lr_scheduler=seg.lr_scheduler,
         losses=losses, names=term_names(losses['types']),
         train_dataset=validate_dataset(seg.train_dataset, cfg.train_dataset_cfg),
-        val_dataset=val_dataset, total_iters=cfg.iters,
-        batch_size=cfg.batch_size, seed=seed, start_iter=0, best={'miou': -1.0, 'iter': -1},
-        scaler_state=None)
+        val_dataset=val_dataset, batch_size=cfg.batch_size,
+        state=TrainState(seed=seed, total_iters=cfg.iters))
 
 
 def _resume(run, path, requested_seed, log):
     """Restore model, optimizer, scheduler, iteration, seed and RNG states from ``path``."""
     state = ckpt.load_checkpoint(path, run.model, run.optimizer)
-    if requested_seed is not None and state['seed'] != requested_seed:
+    restored = TrainState.from_dict(state, os.path.join(path, ckpt.STATE_FILE))
+    if requested_seed is not None and restored.seed != requested_seed:
         log.info('resume: using the checkpoint\'s seed {} (not {})'.format(
-            state['seed'], requested_seed))
-    if state.get('total_iters', run.total_iters) != run.total_iters:
+            restored.seed, requested_seed))
+    total_iters = run.state.total_iters
+    if restored.total_iters != total_iters:
         # The restored scheduler caches the lr of the old schedule; recompute it
         # for the new length (decay_steps comes from this run's config).
         run.lr_scheduler.last_lr = run.lr_scheduler.get_lr()
         log.info('resume: the checkpoint was trained for {} iterations, continuing a '
-                 '{}-iteration schedule'.format(state['total_iters'], run.total_iters))
+                 '{}-iteration schedule'.format(restored.total_iters, total_iters))
     ckpt.set_rng_states(state['rng'])
-    run.start_iter, run.seed = state['iter'], state['seed']
-    run.best = state.get('best', run.best)
-    run.scaler_state = state.get('scaler')
-    log.info('resumed from {} at iteration {}'.format(path, run.start_iter))
+    run.state = dataclasses.replace(restored, total_iters=total_iters)
+    log.info('resumed from {} at iteration {}'.format(path, restored.iteration))
 
 
 def _loop(run, settings, log):
     scaler = None
     if settings.amp_dtype == 'float16':
         scaler = paddle.amp.GradScaler(init_loss_scaling=1024)
-        if run.scaler_state:
-            scaler.load_state_dict(run.scaler_state)
+        if run.state.scaler:
+            scaler.load_state_dict(run.state.scaler)
     if settings.amp_dtype is not None and settings.amp_level == 'O2':
         run.model, run.optimizer = paddle.amp.decorate(
             models=run.model, optimizers=run.optimizer, level='O2', dtype=settings.amp_dtype)
     train_model = paddle.DataParallel(run.model) if settings.world_size > 1 else run.model
+    state = run.state
     sampler = ShardedBatchSampler(
         len(run.train_dataset), run.batch_size, num_replicas=settings.world_size,
-        rank=settings.rank, seed=run.seed, start_iter=run.start_iter, total_iters=run.total_iters)
-    loader = build_train_loader(SeededDataset(run.train_dataset), sampler, settings.num_workers)
+        rank=settings.rank, seed=state.seed, start_iter=state.iteration,
+        total_iters=state.total_iters)
+    loader = build_loader(SeededDataset(run.train_dataset), sampler, settings.num_workers)
     log.info('training {} iterations from {}: {} samples, batch_size {} per rank x {} rank(s) '
              '= global batch {}, {} iterations/epoch, seed {}, device {}, precision {}; lr '
              'multipliers per parameter group (mult, #params): {}; loss terms: {}'.format(
-                 run.total_iters, run.start_iter, len(run.train_dataset), run.batch_size,
+                 state.total_iters, state.iteration, len(run.train_dataset), run.batch_size,
                  settings.world_size, run.batch_size * settings.world_size,
-                 sampler.batches_per_epoch, run.seed, settings.device,
+                 sampler.batches_per_epoch, state.seed, settings.device,
                  settings.amp_dtype or 'fp32', group_lr_multipliers(run.optimizer), run.names))
 
     train_model.train()
     window = LogWindow(run.names, run.batch_size)
-    last_total, iteration = None, run.start_iter
+    last_total, start_iter = None, state.iteration
     t_start = tic = time.time()
     for data in loader:
         reader_cost = time.time() - tic
-        iteration += 1
-        epoch = sampler.epoch_of(iteration - 1) + 1
+        iteration = state.iteration + 1
         term_values, lr = _step(run, train_model, scaler, data, iteration, settings)
+        state.iteration, state.epoch = iteration, sampler.epoch_of(iteration - 1) + 1
         window.add(term_values, time.time() - tic, reader_cost)
-        if iteration % settings.log_iters == 0 or iteration == run.total_iters:
-            eta = (time.time() - t_start) / (iteration - run.start_iter) * (
-                run.total_iters - iteration)
-            log.info(window.line(epoch, iteration, run.total_iters, lr, eta))
+        if iteration % settings.log_iters == 0 or iteration == state.total_iters:
+            eta = (time.time() - t_start) / (iteration - start_iter) * (
+                state.total_iters - iteration)
+            log.info(window.line(state.epoch, iteration, state.total_iters, lr, eta))
             log.scalars(window.scalars(lr), iteration)
             last_total = window.summary()[0]
             window.reset()
-        if iteration % settings.save_interval == 0 or iteration == run.total_iters:
-            _eval_and_save(run, scaler, iteration, epoch, settings, log)
+        if iteration % settings.save_interval == 0 or iteration == state.total_iters:
+            _eval_and_save(run, scaler, settings, log)
         tic = time.time()
-    return {'iter': iteration, 'loss': last_total, 'save_dir': settings.save_dir,
-            'best_miou': run.best['miou'] if settings.do_eval else None}
+    return {'iter': state.iteration, 'loss': last_total, 'save_dir': settings.save_dir,
+            'best_miou': state.best_miou if settings.do_eval else None}
 
 
 def _step(run, train_model, scaler, data, iteration, settings):
@@ -204,9 +207,10 @@ def _step(run, train_model, scaler, data, iteration, settings):
     return term_values, lr
 
 
-def _eval_and_save(run, scaler, iteration, epoch, settings, log):
+def _eval_and_save(run, scaler, settings, log):
     """Evaluate (with do_eval, on every rank), then rank 0 writes the checkpoints."""
-    score = None
+    state, iteration = run.state, run.state.iteration
+    score, is_best = None, False
     if run.val_dataset is not None:
         from paddleseg_fastfcn.core.evaluate import evaluate
         metrics = evaluate(run.model, run.val_dataset, num_workers=settings.num_workers,
@@ -215,18 +219,15 @@ def _eval_and_save(run, scaler, iteration, epoch, settings, log):
         log.info('[EVAL] iter: {}, mIoU: {:.4f}, acc: {:.4f}'.format(
             iteration, score['miou'], score['acc']))
         log.scalars({'Evaluate/mIoU': score['miou'], 'Evaluate/Acc': score['acc']}, iteration)
-        if score['miou'] > run.best['miou']:
-            run.best = {'miou': score['miou'], 'iter': iteration}
+        is_best = state.record_score(score['miou'], iteration)
     if settings.rank != 0:
         return
-    state = {'iter': iteration, 'epoch': epoch, 'seed': run.seed, 'best': run.best,
-             'total_iters': run.total_iters,
-             'scaler': scaler.state_dict() if scaler is not None else None}
-    if score is not None and run.best['iter'] == iteration:
+    state.scaler = scaler.state_dict() if scaler is not None else None
+    if is_best:
         ckpt.save_checkpoint(settings.save_dir, 'best_model', run.model, run.optimizer, state,
                              score)
         log.info('best model so far (mIoU {:.4f}) saved to {}/best_model'.format(
-            run.best['miou'], settings.save_dir))
+            state.best_miou, settings.save_dir))
     path = ckpt.save_checkpoint(settings.save_dir, 'iter_{}'.format(iteration), run.model,
                                 run.optimizer, state)
     ckpt.prune_checkpoints(settings.save_dir, settings.keep_checkpoint_max)

@@ -6,6 +6,11 @@ import paddle
 import pytest
 
 from paddleseg_fastfcn.core import checkpoint as ckpt
+from paddleseg_fastfcn.core.train_state import TrainState
+
+
+def _state(iteration, seed=0):
+    return TrainState(seed=seed, total_iters=10, iteration=iteration)
 
 
 def _model_and_optimizer():
@@ -30,12 +35,12 @@ def _build_and_step():
 def test_roundtrip_restores_model_optimizer_scheduler_and_rng(tmp_path):
     model, optimizer = _model_and_optimizer()
     random.seed(1), np.random.seed(2), paddle.seed(3)
-    path = ckpt.save_checkpoint(str(tmp_path), 'iter_1', model, optimizer, {'iter': 1, 'seed': 9})
+    path = ckpt.save_checkpoint(str(tmp_path), 'iter_1', model, optimizer, _state(1, seed=9))
     expected_draws = (random.random(), np.random.rand(), float(paddle.rand([1])))
 
     fresh, fresh_opt = _model_and_optimizer()
     state = ckpt.load_checkpoint(path, fresh, fresh_opt)
-    assert state['iter'] == 1 and state['seed'] == 9
+    assert state['iteration'] == 1 and state['seed'] == 9
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(fresh.state_dict()[key].numpy(), value.numpy())
     assert fresh_opt.get_lr() == optimizer.get_lr()
@@ -54,16 +59,16 @@ def _raise_on_optimizer_file(real_save):
 def test_failure_while_saving_leaves_previous_checkpoints_intact(tmp_path, monkeypatch):
     model, optimizer = _model_and_optimizer()
     save_dir = str(tmp_path)
-    ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, {'iter': 1})
+    ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(1))
     before = {f: open(os.path.join(save_dir, 'iter_1', f), 'rb').read()
               for f in os.listdir(os.path.join(save_dir, 'iter_1'))}
 
     monkeypatch.setattr(ckpt.paddle, 'save', _raise_on_optimizer_file(paddle.save))
     with pytest.raises(OSError, match='injected'):
-        ckpt.save_checkpoint(save_dir, 'iter_2', model, optimizer, {'iter': 2})
+        ckpt.save_checkpoint(save_dir, 'iter_2', model, optimizer, _state(2))
     # Re-saving an existing name fails the same way and must not touch it either.
     with pytest.raises(OSError, match='injected'):
-        ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, {'iter': 99})
+        ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(99))
 
     assert sorted(os.listdir(save_dir)) == ['iter_1']  # no iter_2, no temp dirs left
     after = {f: open(os.path.join(save_dir, 'iter_1', f), 'rb').read()
@@ -71,14 +76,15 @@ def test_failure_while_saving_leaves_previous_checkpoints_intact(tmp_path, monke
     assert after == before
     monkeypatch.undo()
     fresh, fresh_opt = _model_and_optimizer()
-    assert ckpt.load_checkpoint(os.path.join(save_dir, 'iter_1'), fresh, fresh_opt)['iter'] == 1
+    state = ckpt.load_checkpoint(os.path.join(save_dir, 'iter_1'), fresh, fresh_opt)
+    assert state['iteration'] == 1
 
 
 def test_overwriting_a_checkpoint_replaces_it_whole(tmp_path):
     model, optimizer = _model_and_optimizer()
-    ckpt.save_checkpoint(str(tmp_path), 'best_model', model, optimizer, {'iter': 1},
+    ckpt.save_checkpoint(str(tmp_path), 'best_model', model, optimizer, _state(1),
                          score={'miou': 0.1})
-    ckpt.save_checkpoint(str(tmp_path), 'best_model', model, optimizer, {'iter': 2},
+    ckpt.save_checkpoint(str(tmp_path), 'best_model', model, optimizer, _state(2),
                          score={'miou': 0.2})
     assert sorted(os.listdir(tmp_path)) == ['best_model']
     assert '0.2' in open(os.path.join(tmp_path, 'best_model', ckpt.SCORE_FILE)).read()
@@ -87,7 +93,7 @@ def test_overwriting_a_checkpoint_replaces_it_whole(tmp_path):
 def test_prune_keeps_the_newest(tmp_path):
     model, optimizer = _model_and_optimizer()
     for it in (2, 10, 4, 6):
-        ckpt.save_checkpoint(str(tmp_path), 'iter_{}'.format(it), model, optimizer, {'iter': it})
+        ckpt.save_checkpoint(str(tmp_path), 'iter_{}'.format(it), model, optimizer, _state(it))
     os.makedirs(tmp_path / 'best_model')
     ckpt.prune_checkpoints(str(tmp_path), 2)
     assert sorted(os.listdir(tmp_path)) == ['best_model', 'iter_10', 'iter_6']

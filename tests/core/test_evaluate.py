@@ -8,6 +8,7 @@ import paddleseg.transforms as T
 import pytest
 
 from paddleseg_fastfcn.core.evaluate import evaluate, evaluate_checkpoint
+from paddleseg_fastfcn.core.inference_options import InferenceOptions
 from paddleseg_fastfcn.core.metrics import calculate_area, compute_metrics
 from paddleseg_fastfcn.datasets import MiniADE20K
 from paddleseg_fastfcn.datasets.synthetic import write_dataset
@@ -82,8 +83,9 @@ def test_swapped_classes_match_numpy_reference(colour_dataset):
 
 def test_resized_input_is_scored_at_original_size_with_slide_and_flip(colour_dataset):
     ds = file_list_dataset(colour_dataset, [T.Resize(target_size=(40, 30))])
-    result = evaluate(NearestColor(), ds, aug_eval=True, scales=[0.75, 1.0], flip_horizontal=True,
-                      is_slide=True, crop_size=(16, 16), stride=(12, 12), print_detail=False)
+    options = InferenceOptions(aug=True, scales=[0.75, 1.0], flip_horizontal=True, is_slide=True,
+                               crop_size=(16, 16), stride=(12, 12))
+    result = evaluate(NearestColor(), ds, options=options, print_detail=False)
     assert result['label_area'].sum() == 3 * (24 * 32 - 9)
     assert result['miou'] > 0.9
 
@@ -118,13 +120,11 @@ def test_worker_processes_give_identical_areas(colour_dataset):
         np.testing.assert_array_equal(single[key], workers[key])
 
 
-def test_unreadable_image_raises_instead_of_hanging(colour_dataset):
+def test_unreadable_image_raises_instead_of_hanging(colour_dataset, call_with_timeout):
     """With num_workers=0 Paddle 3.3.1's DataLoader would swallow the error and hang."""
-    import concurrent.futures
     from paddleseg_fastfcn.datasets import validate_dataset
     (colour_dataset / 'im1.png').write_bytes(b'not an image')
     dataset = validate_dataset(file_list_dataset(colour_dataset, []), {'type': 'Dataset'})
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        future = pool.submit(evaluate, NearestColor(), dataset, num_workers=0, print_detail=False)
-        with pytest.raises(Exception, match='im1.png'):
-            future.result(timeout=120)
+    with pytest.raises(Exception, match='im1.png'):
+        call_with_timeout(evaluate, NearestColor(), dataset, num_workers=0, print_detail=False,
+                          timeout=120)

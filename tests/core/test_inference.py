@@ -2,8 +2,9 @@ import numpy as np
 import paddle
 import pytest
 
-from paddleseg_fastfcn.core.inference import (aug_infer_logits, predict_logits, resolve_options,
-                                              reverse_transform, slide_inference)
+from paddleseg_fastfcn.core.inference import (aug_infer_logits, predict_logits, reverse_transform,
+                                              slide_inference)
+from paddleseg_fastfcn.core.inference_options import InferenceOptions
 from paddleseg_fastfcn.models.layers.resize import resize_align_corners
 
 
@@ -41,17 +42,12 @@ def test_sliding_window_on_image_smaller_than_window(image):
                                model(image)[0].numpy(), rtol=1e-6, atol=1e-6)
 
 
-def test_stride_larger_than_window_rejected(image):
-    with pytest.raises(ValueError, match='stride'):
-        slide_inference(ConvModel(), image, crop_size=(8, 8), stride=(9, 8))
-
-
 def test_flip_adds_mirrored_model(image):
     # A horizontally asymmetric kernel: flip(model(flip(x))) is the conv with the
     # mirrored kernel, so the flip-augmented logits are the conv with k + mirror(k).
     model = ConvModel(kernel_size=(1, 3))
     model.eval()
-    got = aug_infer_logits(model, image, scales=1.0, flip_horizontal=True).numpy()
+    got = aug_infer_logits(model, image, InferenceOptions(aug=True, flip_horizontal=True)).numpy()
     w = model.conv.weight.numpy()
     mirrored = paddle.nn.functional.conv2d(image, paddle.to_tensor(w[..., ::-1].copy()),
                                            model.conv.bias, padding=(0, 1))
@@ -62,7 +58,7 @@ def test_flip_adds_mirrored_model(image):
 def test_multi_scale_sums_resized_passes(image):
     model = ConvModel()
     model.eval()
-    got = aug_infer_logits(model, image, scales=[0.5, 1.0]).numpy()
+    got = aug_infer_logits(model, image, InferenceOptions(aug=True, scales=[0.5, 1.0])).numpy()
     h, w = image.shape[-2:]
     half = [int(h * 0.5 + 0.5), int(w * 0.5 + 0.5)]
     small = resize_align_corners(model(resize_align_corners(image, half))[0], [h, w])
@@ -87,15 +83,18 @@ def test_reverse_transform_undoes_resize_and_padding():
 def test_predict_logits_runs_without_grad(image):
     model = ConvModel()
     model.eval()
-    out = predict_logits(model, image, is_slide=True, crop_size=(16, 16), stride=(8, 8))
+    out = predict_logits(model, image, None, InferenceOptions(is_slide=True, crop_size=(16, 16),
+                                                               stride=(8, 8)))
     assert out.shape == [1, 4, 23, 37] and out.stop_gradient
 
 
-def test_resolve_options_cli_over_test_config():
-    cfg = {'is_slide': True, 'crop_size': [480, 480], 'stride': [320, 320], 'scales': [0.5, 1.0]}
-    opts = resolve_options(cfg)
-    assert opts['is_slide'] and opts['crop_size'] == [480, 480] and not opts['aug']
-    opts = resolve_options(cfg, aug=True, scales=[1.0, 1.5], crop_size=[64, 64])
-    assert opts['aug'] and opts['scales'] == [1.0, 1.5] and opts['crop_size'] == [64, 64]
-    with pytest.raises(ValueError, match='--crop_size'):
-        resolve_options({}, is_slide=True)
+def test_predict_logits_uses_scales_and_flip_only_with_aug(image):
+    model = ConvModel(kernel_size=(1, 3))
+    model.eval()
+    whole = predict_logits(model, image).numpy()
+    off = InferenceOptions(aug=False, scales=[0.5, 1.0], flip_horizontal=True)
+    np.testing.assert_array_equal(predict_logits(model, image, None, off).numpy(), whole)
+    on = InferenceOptions(aug=True, scales=[0.5, 1.0], flip_horizontal=True)
+    np.testing.assert_allclose(predict_logits(model, image, None, on).numpy(),
+                               aug_infer_logits(model, image, on).numpy(), rtol=1e-6)
+    assert not np.allclose(aug_infer_logits(model, image, on).numpy(), whole, atol=1e-3)

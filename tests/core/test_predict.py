@@ -5,6 +5,7 @@ import paddleseg.transforms as T
 import pytest
 from PIL import Image
 
+from paddleseg_fastfcn.core.inference_options import InferenceOptions
 from paddleseg_fastfcn.core.predict import collect_images, predict, read_image_bgr
 from tests.core.test_evaluate import COLORS, NearestColor
 
@@ -58,8 +59,8 @@ def test_grayscale_rgba_and_large_image_with_sliding_window(tmp_path, model):
     listing = tmp_path / 'list.txt'
     listing.write_text('gray.png\nrgba.png\n\nlarge.png\n')
     out = tmp_path / 'out'
-    predict(model, T.Compose([]), str(listing), save_dir=str(out), is_slide=True,
-            crop_size=(32, 32), stride=(24, 24))
+    predict(model, T.Compose([]), str(listing), save_dir=str(out),
+            options=InferenceOptions(is_slide=True, crop_size=(32, 32), stride=(24, 24)))
     masks = out / 'pseudo_color_prediction'
     assert np.asarray(Image.open(masks / 'gray.png')).shape == (12, 16)
     np.testing.assert_array_equal(np.asarray(Image.open(masks / 'rgba.png')), expected_rgba)

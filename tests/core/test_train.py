@@ -41,7 +41,8 @@ def test_logs_terms_keeps_checkpoints_and_best_model(tmp_path, capsys):
         'model.pdopt', 'model.pdparams', 'train_state.pkl']
     with open(os.path.join(out, 'iter_4', 'train_state.pkl'), 'rb') as f:
         state = pickle.load(f)
-    assert (state['iter'], state['epoch'], state['seed']) == (4, 2, 3)
+    assert (state['iteration'], state['epoch'], state['seed']) == (4, 2, 3)
+    assert state['best_iter'] in (2, 4) and state['total_iters'] == 4
     assert set(state['rng']) >= {'python', 'numpy', 'paddle'}
 
     with open(os.path.join(out, 'best_model', 'score.json')) as f:
@@ -65,7 +66,7 @@ def test_nan_loss_stops_naming_the_iteration_and_keeps_last_checkpoint(tmp_path)
         ['train.log'] + ['iter_{}'.format(i) for i in range(max(1, bad_iter - 5), bad_iter)])
     last = os.path.join(out, 'iter_{}'.format(bad_iter - 1))
     with open(os.path.join(last, 'train_state.pkl'), 'rb') as f:
-        assert pickle.load(f)['iter'] == bad_iter - 1
+        assert pickle.load(f)['iteration'] == bad_iter - 1
     assert paddle.load(os.path.join(last, 'model.pdparams'))
 
 
