@@ -18,6 +18,41 @@ def where_to_put(root):
     return LAYOUT.format(root=root)
 
 
+def init_ade20k_attributes(dataset, transforms, dataset_root, mode, edge, missing_root_hint):
+    """Set what PaddleSeg's ``ADE20K.__init__`` sets, without its download; check the arguments.
+
+    Shared by the datasets in the ADE20K layout (``PreparedADE20K``, ``MiniADE20K``).
+
+    Args:
+        dataset: the dataset being built (its class gives NUM_CLASSES, IGNORE_INDEX and
+            the name in the messages).
+        transforms (list): PaddleSeg transforms.
+        dataset_root (str): must exist.
+        mode (str): 'train' or 'val' (any case).
+        edge (bool): must be False (PaddleSeg's ADE20K edge path is broken).
+        missing_root_hint (str): what the error for a missing root tells the user to do.
+
+    Returns:
+        str: the mode, lower case.
+    """
+    name = type(dataset).__name__
+    mode = mode.lower()
+    if mode not in ('train', 'val'):
+        raise ValueError("{}: `mode` must be 'train' or 'val', got {!r}".format(name, mode))
+    if edge:
+        raise ValueError('{}: `edge` is not supported'.format(name))
+    if not os.path.isdir(dataset_root):
+        raise FileNotFoundError('{}: dataset_root {} does not exist; {}'.format(
+            name, dataset_root, missing_root_hint))
+    dataset.dataset_root = dataset_root
+    dataset.transforms = Compose(transforms)
+    dataset.mode = mode
+    dataset.edge = False
+    dataset.num_classes = dataset.NUM_CLASSES
+    dataset.ignore_index = dataset.IGNORE_INDEX
+    return mode
+
+
 @manager.DATASETS.add_component
 class PreparedADE20K(ADE20K):
     """ADE20K from ``dataset_root/{train,val}.txt`` (``image label`` per line, relative paths).
@@ -48,25 +83,12 @@ class PreparedADE20K(ADE20K):
     CHECKS_SAMPLES = True
 
     def __init__(self, transforms, dataset_root, mode='train', train_path=None, val_path=None, edge=False):
-        mode = mode.lower()
-        if mode not in ('train', 'val'):
-            raise ValueError("PreparedADE20K: `mode` must be 'train' or 'val', got {!r}".format(mode))
-        if edge:
-            raise ValueError('PreparedADE20K: `edge` is not supported')
-        if not os.path.isdir(dataset_root):
-            raise FileNotFoundError('PreparedADE20K: dataset_root {} does not exist; {}'.format(
-                dataset_root, where_to_put(dataset_root)))
+        mode = init_ade20k_attributes(self, transforms, dataset_root, mode, edge, where_to_put(dataset_root))
         list_path = (train_path if mode == 'train' else val_path) or os.path.join(dataset_root, mode + '.txt')
         if not os.path.isfile(list_path):
             raise FileNotFoundError(
                 'PreparedADE20K: list file {} not found; write it with '
                 '`python tools/data/prepare_ade20k.py --root {}`'.format(list_path, dataset_root))
-        self.dataset_root = dataset_root
-        self.transforms = Compose(transforms)
-        self.mode = mode
-        self.edge = False
-        self.num_classes = self.NUM_CLASSES
-        self.ignore_index = self.IGNORE_INDEX
         entries = list_file_entries(list_path, dataset_root)
         for lineno, _, label in entries:
             if label is None:
