@@ -15,6 +15,8 @@ from .report import PrepareReport
 from .writing import list_entry, write_label_png, write_lines
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
+# Where colour masks converted with a palette go, under the output folder (never the input's name).
+CONVERTED_DIR = 'class_id_masks'
 
 
 def read_class_names(path):
@@ -131,7 +133,7 @@ def prepare_custom(out, images=None, masks=None, list_path=None, list_root=None,
 
     Returns:
         PrepareReport: counts, histogram of mask values, every failing file and why.
-        Colour masks converted with the palette are written to ``out/masks/``.
+        Colour masks converted with the palette are written to ``out/class_id_masks/``.
     """
     if (list_path is None) == (images is None or masks is None):
         raise DatasetError('give either --images and --masks, or --list')
@@ -150,7 +152,9 @@ def prepare_custom(out, images=None, masks=None, list_path=None, list_root=None,
             ids, is_converted = _label_ids(image, mask_path, colours, ignore_colour, ignore_index)
             check_label_values(ids, mask_path, count, ignore_index)
             if is_converted:
-                target = os.path.join(out, 'masks', os.path.splitext(os.path.basename(mask_path))[0] + '.png')
+                target = os.path.join(out, CONVERTED_DIR, os.path.splitext(os.path.basename(mask_path))[0] + '.png')
+                if os.path.abspath(target) == os.path.abspath(mask_path):
+                    raise DatasetError('the converted mask would overwrite its colour source {}'.format(mask_path))
                 if target in converted:
                     raise DatasetError('converted mask {} would overwrite the one of {}'.format(
                         target, converted[target]))

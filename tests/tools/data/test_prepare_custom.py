@@ -74,9 +74,9 @@ def test_palette_converts_colour_masks_exactly(tmp_path, capsys):
         '--images', root / 'images', '--masks', root / 'masks', '--palette', root / 'palette.txt',
         '--ignore_color', '255,255,255', '--out', root / 'prepared', '--val_fraction', 0], capsys)
     assert code == 1
-    np.testing.assert_array_equal(read_png(root / 'prepared' / 'masks' / 'a.png'), [[0, 1, 2], [255, 2, 1]])
+    np.testing.assert_array_equal(read_png(root / 'prepared' / 'class_id_masks' / 'a.png'), [[0, 1, 2], [255, 2, 1]])
     assert 'b.png holds 1 pixel(s) of colour(s) not in the palette: (1, 2, 3)' in err
-    assert (root / 'prepared' / 'train.txt').read_text() == '../images/a.jpg masks/a.png\n'
+    assert (root / 'prepared' / 'train.txt').read_text() == '../images/a.jpg class_id_masks/a.png\n'
     assert 'labels: 1 read and checked, 1 written' in out
 
 
