@@ -113,6 +113,22 @@ def _label_ids(image, mask_path, palette, ignore_colour, ignore_index):
     return require_single_channel(mask, mask_path), False
 
 
+def _write_converted(out, mask_path, ids, converted):
+    """Write the class ids of a colour mask to ``out/class_id_masks/<name>.png``; returns that path.
+
+    ``converted`` maps the paths written so far to their sources (two sources with one
+    name are an error, not an overwrite).
+    """
+    target = os.path.join(out, CONVERTED_DIR, os.path.splitext(os.path.basename(mask_path))[0] + '.png')
+    if os.path.abspath(target) == os.path.abspath(mask_path):
+        raise DatasetError('the converted mask would overwrite its colour source {}'.format(mask_path))
+    if target in converted:
+        raise DatasetError('converted mask {} would overwrite the one of {}'.format(target, converted[target]))
+    write_label_png(target, ids)
+    converted[target] = mask_path
+    return target
+
+
 def prepare_custom(out, images=None, masks=None, list_path=None, list_root=None, num_classes=None,
                    class_names=None, palette=None, ignore_index=255, ignore_colour=None,
                    val_fraction=0.2, seed=0):
@@ -152,16 +168,8 @@ def prepare_custom(out, images=None, masks=None, list_path=None, list_root=None,
             ids, is_converted = _label_ids(image, mask_path, colours, ignore_colour, ignore_index)
             check_label_values(ids, mask_path, count, ignore_index)
             if is_converted:
-                target = os.path.join(out, CONVERTED_DIR, os.path.splitext(os.path.basename(mask_path))[0] + '.png')
-                if os.path.abspath(target) == os.path.abspath(mask_path):
-                    raise DatasetError('the converted mask would overwrite its colour source {}'.format(mask_path))
-                if target in converted:
-                    raise DatasetError('converted mask {} would overwrite the one of {}'.format(
-                        target, converted[target]))
-                write_label_png(target, ids)
-                converted[target] = mask_path
+                mask_path = _write_converted(out, mask_path, ids, converted)
                 report.labels_written += 1
-                mask_path = target
             entry = list_entry(out, image, mask_path)
         except DatasetError as e:
             report.fail(image, str(e))
