@@ -3,9 +3,9 @@ import os
 
 from paddleseg.cvlibs import manager
 from paddleseg.datasets import ADE20K
-from paddleseg.transforms import Compose
 
 from .checks import check_files_exist, read_checked
+from .prepared_ade20k import init_ade20k_attributes
 from .synthetic import CLASS_NAMES
 
 
@@ -37,21 +37,9 @@ class MiniADE20K(ADE20K):
     CHECKS_SAMPLES = True
 
     def __init__(self, dataset_root, transforms, mode='train', edge=False):
-        mode = mode.lower()
-        if mode not in ('train', 'val'):
-            raise ValueError("MiniADE20K: `mode` must be 'train' or 'val', got {!r}".format(mode))
-        if edge:
-            raise ValueError('MiniADE20K: `edge` is not supported')
-        if not os.path.isdir(dataset_root):
-            raise FileNotFoundError(
-                'MiniADE20K: dataset_root {} does not exist; write it with '
-                '`python tools/make_mini_dataset.py --out {}`'.format(dataset_root, dataset_root))
-        self.dataset_root = dataset_root
-        self.transforms = Compose(transforms)
-        self.mode = mode
-        self.edge = False
-        self.num_classes = self.NUM_CLASSES
-        self.ignore_index = self.IGNORE_INDEX
+        mode = init_ade20k_attributes(
+            self, transforms, dataset_root, mode, edge,
+            'write it with `python tools/make_mini_dataset.py --out {}`'.format(dataset_root))
         split = 'training' if mode == 'train' else 'validation'
         img_dir = os.path.join(dataset_root, 'images', split)
         label_dir = os.path.join(dataset_root, 'annotations', split)
