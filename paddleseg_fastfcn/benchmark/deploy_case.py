@@ -11,10 +11,10 @@ import os
 
 import numpy as np
 import paddle
-import yaml
 
 from paddleseg_fastfcn.core.export import export_model
 from paddleseg_fastfcn.core.onnx_export import export_onnx
+from paddleseg_fastfcn.utils.deploy_yaml import FILE_NAME as DEPLOY_FILE, DeployConfig
 
 from ..utils.model_cost import MacCounter, count_parameters
 from .memory import PeakRSS
@@ -63,19 +63,16 @@ def run_export(spec):
 def _predictor(spec, save_dir):
     params = spec['params']
     threads = spec['threads']
-    with open(os.path.join(save_dir, 'deploy.yaml')) as f:
-        deploy = yaml.safe_load(f)['Deploy']
+    deploy = DeployConfig(os.path.join(save_dir, DEPLOY_FILE))
     if params['backend'] == 'paddle_inference':
         from paddleseg_fastfcn.deploy.paddle_predictor import PaddlePredictor
-        return PaddlePredictor(os.path.join(save_dir, deploy['model']),
-                               os.path.join(save_dir, deploy['params']), device=spec['device'],
+        return PaddlePredictor(deploy.model_file, deploy.params_file, device=spec['device'],
                                enable_mkldnn=params['onednn'], cpu_threads=threads)
     if params['backend'] == 'onnxruntime':
         from paddleseg_fastfcn.deploy.onnx_predictor import OnnxPredictor
-        if 'onnx_model' not in deploy:
+        if deploy.onnx_file is None:
             raise RuntimeError('the export has no ONNX model (see the export row)')
-        return OnnxPredictor(os.path.join(save_dir, deploy['onnx_model']), device=spec['device'],
-                             cpu_threads=threads)
+        return OnnxPredictor(deploy.onnx_file, device=spec['device'], cpu_threads=threads)
     raise ValueError('unknown deploy backend {!r}'.format(params['backend']))
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import paddle
 
 from paddleseg_fastfcn.models.layers.resize import resize_align_corners
+from paddleseg_fastfcn.utils.trans_info import reverse_transform
 
 
 def load_model_weights(model, model_path):
@@ -122,28 +123,6 @@ def aug_infer_logits(model, im, scales=1.0, flip_horizontal=False, is_slide=Fals
     return total
 
 
-def reverse_transform(logit, trans_info):
-    """Undo the 'resize' and 'padding' records of PaddleSeg transforms on logits.
-
-    Args:
-        logit (Tensor): [N, C, H, W] at the transformed image's size.
-        trans_info (list): ``data['trans_info']`` of a PaddleSeg sample:
-            ``('resize' | 'padding', (h, w))`` in the order they were applied.
-
-    Returns:
-        Tensor: [N, C, h0, w0] at the original image size.
-    """
-    for mode, (h, w) in reversed([(item[0], item[1]) for item in trans_info]):
-        h, w = int(h), int(w)
-        if mode == 'resize':
-            logit = resize_align_corners(logit, [h, w])
-        elif mode == 'padding':
-            logit = logit[:, :, :h, :w]
-        else:
-            raise ValueError('unexpected transform record {!r} in trans_info'.format(mode))
-    return logit
-
-
 def predict_logits(model, im, trans_info=None, aug=False, scales=1.0, flip_horizontal=False,
                    is_slide=False, crop_size=None, stride=None):
     """Logits at the original image size, the one entry point of evaluate and predict.
@@ -151,7 +130,7 @@ def predict_logits(model, im, trans_info=None, aug=False, scales=1.0, flip_horiz
     Args:
         model (paddle.nn.Layer): segmentation model in eval mode.
         im (Tensor): [1, C_in, H, W] transformed image.
-        trans_info (list | None): the sample's transform records (see ``reverse_transform``).
+        trans_info (list | None): the sample's transform records (see ``utils.trans_info``).
         aug (bool): multi-scale / flip inference with ``scales`` and ``flip_horizontal``.
         is_slide, crop_size, stride: sliding-window inference.
 
@@ -164,7 +143,7 @@ def predict_logits(model, im, trans_info=None, aug=False, scales=1.0, flip_horiz
         else:
             logit = infer_logits(model, im, is_slide, crop_size, stride)
         if trans_info:
-            logit = reverse_transform(logit, trans_info)
+            logit = reverse_transform(logit, trans_info, resize_align_corners)
     return logit
 
 
