@@ -11,7 +11,6 @@ import os
 from typing import List, NamedTuple, Optional
 
 import cv2
-import numpy as np
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -87,33 +86,23 @@ def collect_images(image_path):
 
 
 def read_image(path, origin=None):
-    """Decode an image file as ``[H, W, 3]`` uint8 BGR (what ``cv2.imread`` gives for 8-bit colour).
+    """Decode an image file as ``[H, W, 3]`` uint8 BGR.
 
-    Stricter than ``cv2.imread(path, IMREAD_COLOR)``, which PaddleSeg uses: 16-bit
-    images are scaled to 8 bits (``// 257``, full range kept) instead of cut,
-    grayscale is expanded to 3 equal channels, an alpha channel is dropped.
+    16-bit images are scaled to 8 bits (``v >> 8``), grayscale is expanded to 3
+    equal channels and an alpha channel is dropped: ``cv2.IMREAD_COLOR``, the
+    decoding PaddleSeg's ``Compose`` applies to dataset images in training and
+    val, so predict.py and infer.py see the pixels val saw. Unlike ``Compose``
+    (``'NoneType' object has no attribute 'astype'``), a bad file is named.
 
     Args:
         path (str): the image file.
         origin (str | None): ``list_file:line`` the file was listed at (for errors).
 
     Raises:
-        ImageReadError: the file is missing, not an image, or of an unsupported
-            pixel type (named, with the list line).
+        ImageReadError: the file is missing or not a decodable image (named, with the list line).
     """
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None:
         what = 'not found' if not os.path.isfile(path) else 'empty or not an image'
         raise ImageReadError('cannot read image file {}{}: {}'.format(path, _listed_at(origin), what))
-    if img.dtype == np.uint16:
-        img = (img // 257).astype(np.uint8)
-    elif img.dtype != np.uint8:
-        raise ImageReadError('cannot read image file {}{}: {} pixels are not supported (8 or 16 bit '
-                             'integers only)'.format(path, _listed_at(origin), img.dtype))
-    if img.ndim == 3 and img.shape[2] == 1:
-        img = img[:, :, 0]
-    if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    elif img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
     return img

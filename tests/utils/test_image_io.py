@@ -1,6 +1,7 @@
 """utils.image_io: one rule for --image_path (file / folder / list) and one decoder."""
 import cv2
 import numpy as np
+import paddleseg.transforms as T
 import pytest
 
 from paddleseg_fastfcn.utils.image_io import ImageReadError, collect_images, read_image
@@ -58,17 +59,23 @@ def test_unreadable_image_is_named_with_the_list_line(tmp_path):
         read_image(str(tmp_path / 'gone.png'))
 
 
-def test_decoding_16_bit_gray_and_rgba_gives_8_bit_bgr(tmp_path):
+def test_decoding_16_bit_gray_and_rgba_gives_8_bit_bgr_as_paddleseg_datasets_read(tmp_path):
     deep = np.zeros((6, 8, 3), np.uint16)
-    deep[..., 0], deep[..., 2] = 65535, 257 * 10
+    deep[..., 0], deep[..., 1], deep[..., 2] = 65535, 256, 257 * 10
     img = read_image(write(tmp_path / 'deep.png', deep))
     assert img.dtype == np.uint8 and img.shape == (6, 8, 3)
-    assert (img[..., 0] == 255).all() and (img[..., 2] == 10).all()
+    assert (img[..., 0] == 255).all() and (img[..., 1] == 1).all() and (img[..., 2] == 10).all()
     gray = read_image(write(tmp_path / 'gray.png', np.full((5, 7), 90, np.uint8)))
     assert gray.shape == (5, 7, 3) and (gray == 90).all()
     gray16 = read_image(write(tmp_path / 'gray16.png', np.full((5, 7), 257 * 3, np.uint16)))
     assert gray16.shape == (5, 7, 3) and (gray16 == 3).all()
     bgra = np.zeros((4, 6, 4), np.uint8)
     bgra[..., 1], bgra[..., 3] = 200, 0  # fully transparent: colour is kept, alpha dropped
-    rgba = read_image(write(tmp_path / 'rgba.png', bgra))
-    assert rgba.shape == (4, 6, 3) and (rgba[..., 1] == 200).all() and (rgba[..., [0, 2]] == 0).all()
+    rgba = write(tmp_path / 'rgba.png', bgra)
+    img = read_image(rgba)
+    assert img.shape == (4, 6, 3) and (img[..., 1] == 200).all() and (img[..., [0, 2]] == 0).all()
+    # PaddleSeg's Compose (train / val dataset reading) decodes every one of them the same way
+    compose = T.Compose([], to_rgb=False)
+    for name in ('deep.png', 'gray.png', 'gray16.png', 'rgba.png'):
+        path = str(tmp_path / name)
+        np.testing.assert_array_equal(compose({'img': path})['img'].transpose(1, 2, 0), read_image(path))
