@@ -9,8 +9,9 @@ with --onnx True also save_dir/model.onnx (named in deploy.yaml). See deploy/REA
 import argparse
 
 from paddleseg_fastfcn.core.export import OUTPUT_OPS, export_model
-from paddleseg_fastfcn.core.onnx_export import DEFAULT_OPSET, export_onnx, verify_onnx
-from paddleseg_fastfcn.deploy.infer import str2bool
+from paddleseg_fastfcn.core.onnx_export import DEFAULT_OPSET, export_onnx
+from paddleseg_fastfcn.deploy.onnx_check import verify_onnx
+from paddleseg_fastfcn.utils.cli import str2bool
 
 
 def parse_args(argv=None):

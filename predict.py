@@ -4,7 +4,7 @@
         --model_path output/mini/best_model/model.pdparams \
         --image_path data/mini_ade20k/images/validation --save_dir output/mini/predict
 
---image_path is an image, a folder (recursive) or a .txt list. Writes
+--image_path is an image, a folder (recursive) or a list file (.txt / .list). Writes
 save_dir/pseudo_color_prediction/<name>.png (palette mask) and
 save_dir/added_prediction/<name>.png (overlay), names relative to the input folder.
 """
@@ -17,7 +17,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--config', required=True, help='YAML config file')
     p.add_argument('--model_path', required=True, help='model.pdparams')
-    p.add_argument('--image_path', required=True, help='image file, folder or .txt list')
+    p.add_argument('--image_path', required=True, help='image file, folder or list file (.txt / .list)')
     p.add_argument('--save_dir', default='output/result', help='output folder')
     p.add_argument('--opts', nargs='+', default=None, metavar='KEY=VALUE', help='config overrides')
     add_inference_args(p, '--aug_pred')

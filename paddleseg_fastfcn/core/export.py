@@ -12,11 +12,10 @@ import os
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
-import yaml
 
 from paddleseg_fastfcn.core.builder import build_model, load_config
+from paddleseg_fastfcn.utils.deploy_yaml import OUTPUT_OPS, DeployConfig
 
-OUTPUT_OPS = ('argmax', 'softmax', 'none')
 # Program files paddle.jit.save may write, newest format first.
 PROGRAM_SUFFIXES = ('.json', '.pdmodel')
 DEFAULT_TRANSFORMS = [{'type': 'Normalize'}]
@@ -101,14 +100,6 @@ def find_program_file(save_dir, stem='model'):
         stem, ','.join(PROGRAM_SUFFIXES), save_dir, written))
 
 
-def write_deploy_yaml(save_dir, deploy_info):
-    """Write ``{'Deploy': deploy_info}`` to ``save_dir/deploy.yaml``; returns its path."""
-    path = os.path.join(save_dir, 'deploy.yaml')
-    with open(path, 'w', encoding='utf-8') as f:
-        yaml.safe_dump({'Deploy': deploy_info}, f, sort_keys=False)
-    return path
-
-
 def export_model(config, model_path, save_dir, input_shape=None, output_op='argmax', model=None):
     """Export a segmentor to a static graph plus deploy.yaml.
 
@@ -155,5 +146,5 @@ def export_model(config, model_path, save_dir, input_shape=None, output_op='argm
         'output_op': output_op,
         'output_dtype': output_dtype(output_op),
     }
-    yaml_path = write_deploy_yaml(save_dir, deploy)
-    return dict(deploy, deploy_yaml=yaml_path)
+    written = DeployConfig.write(save_dir, deploy)
+    return dict(deploy, deploy_yaml=written.path)

@@ -15,6 +15,7 @@ import numpy as np
 import paddle
 
 from paddleseg_fastfcn.models.layers.resize import resize_align_corners
+from paddleseg_fastfcn.utils.trans_info import reverse_transform
 from .inference_options import InferenceOptions
 
 
@@ -117,35 +118,13 @@ def aug_infer_logits(model, im, options):
     return total
 
 
-def reverse_transform(logit, trans_info):
-    """Undo the 'resize' and 'padding' records of PaddleSeg transforms on logits.
-
-    Args:
-        logit (Tensor): [N, C, H, W] at the transformed image's size.
-        trans_info (list): ``data['trans_info']`` of a PaddleSeg sample:
-            ``('resize' | 'padding', (h, w))`` in the order they were applied.
-
-    Returns:
-        Tensor: [N, C, h0, w0] at the original image size.
-    """
-    for mode, (h, w) in reversed([(item[0], item[1]) for item in trans_info]):
-        h, w = int(h), int(w)
-        if mode == 'resize':
-            logit = resize_align_corners(logit, [h, w])
-        elif mode == 'padding':
-            logit = logit[:, :, :h, :w]
-        else:
-            raise ValueError('unexpected transform record {!r} in trans_info'.format(mode))
-    return logit
-
-
 def predict_logits(model, im, trans_info=None, options=InferenceOptions()):
     """Logits at the original image size, the one entry point of evaluate and predict.
 
     Args:
         model (paddle.nn.Layer): segmentation model in eval mode.
         im (Tensor): [1, C_in, H, W] transformed image.
-        trans_info (list | None): the sample's transform records (see ``reverse_transform``).
+        trans_info (list | None): the sample's transform records (see ``utils.trans_info``).
         options (InferenceOptions): whole / sliding window, multi-scale and flip
             (``options.aug``); the default is one whole-image pass.
 
@@ -158,5 +137,5 @@ def predict_logits(model, im, trans_info=None, options=InferenceOptions()):
         else:
             logit = infer_logits(model, im, options)
         if trans_info:
-            logit = reverse_transform(logit, trans_info)
+            logit = reverse_transform(logit, trans_info, resize_align_corners)
     return logit

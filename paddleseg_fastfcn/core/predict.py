@@ -13,71 +13,14 @@ import paddle
 from paddleseg.transforms import Compose
 from paddleseg.utils import logger, progbar
 
+from paddleseg_fastfcn.utils.image_io import collect_images, read_image
 from paddleseg_fastfcn.utils.visualize import overlay, pseudo_color_mask
 from .builder import build_model, builder, load_config
 from .inference import load_model_weights, predict_logits
 from .inference_options import InferenceOptions
 
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 OVERLAY_DIR = 'added_prediction'
 MASK_DIR = 'pseudo_color_prediction'
-
-
-def collect_images(image_path):
-    """Images to predict and the directory their output names are relative to.
-
-    Args:
-        image_path (str): an image file, a folder (searched recursively, sorted) or
-            a ``.txt`` list (one image per line, first field; relative paths are
-            relative to the list's folder).
-
-    Returns:
-        tuple: ``(list of image paths, base directory)``.
-
-    Raises:
-        FileNotFoundError: ``image_path`` or a listed image does not exist (named,
-            with the list file and line); ValueError: no image found.
-    """
-    if not os.path.exists(image_path):
-        raise FileNotFoundError('--image_path not found: {}'.format(image_path))
-    if os.path.isdir(image_path):
-        images = sorted(os.path.join(d, n) for d, _, names in os.walk(image_path) for n in names
-                        if n.lower().endswith(IMAGE_EXTENSIONS))
-        base = image_path
-    elif image_path.lower().endswith('.txt'):
-        base, images = os.path.dirname(os.path.abspath(image_path)), []
-        with open(image_path, 'r') as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                path = os.path.join(base, line.split()[0])
-                if not os.path.isfile(path):
-                    raise FileNotFoundError('image not found: {} (listed at {}:{})'.format(
-                        path, image_path, lineno))
-                images.append(path)
-    else:
-        images, base = [image_path], os.path.dirname(os.path.abspath(image_path))
-    if not images:
-        raise ValueError('no image found in {}'.format(image_path))
-    return images, base
-
-
-def read_image_bgr(path):
-    """An image as [H, W, 3] uint8 BGR: grayscale is expanded, alpha dropped, 16-bit scaled.
-
-    Raises:
-        ValueError: the file is not a readable image (named).
-    """
-    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ValueError('cannot read image file {}'.format(path))
-    if img.dtype == np.uint16:
-        img = (img // 257).astype(np.uint8)
-    if img.ndim == 2:
-        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    elif img.shape[2] == 4:
-        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
-    return img.astype(np.uint8)
 
 
 def predict(model, transforms, image_path, save_dir='output/result', options=InferenceOptions()):
@@ -86,7 +29,7 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
     Args:
         model (paddle.nn.Layer): segmentation model (put in eval mode).
         transforms (paddleseg.transforms.Compose): the config's val transforms.
-        image_path (str): file, folder or ``.txt`` list (see ``collect_images``).
+        image_path (str): file, folder or list (see ``utils.image_io.collect_images``).
         save_dir (str): outputs go to ``save_dir/pseudo_color_prediction/<rel>.png``
             (palette PNG of class ids) and ``save_dir/added_prediction/<rel>.png``
             (image blended with the mask), ``<rel>`` = path relative to the input.
@@ -96,19 +39,19 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
     Returns:
         list[str]: the written mask files.
     """
-    images, base = collect_images(image_path)
+    images = collect_images(image_path)
     model.eval()
     written = []
-    bar = progbar.Progbar(target=len(images), verbose=1)
-    logger.info('Predicting {} image(s) into {}'.format(len(images), save_dir))
-    for i, path in enumerate(images):
-        img_bgr = read_image_bgr(path)
+    bar = progbar.Progbar(target=len(images.paths), verbose=1)
+    logger.info('Predicting {} image(s) into {}'.format(len(images.paths), save_dir))
+    for i, (path, origin) in enumerate(zip(images.paths, images.origins)):
+        img_bgr = read_image(path, origin)
         # Compose converts BGR to RGB, as when it reads a file itself.
         data = transforms({'img': img_bgr.astype(np.float32), 'trans_info': []})
         im = paddle.to_tensor(data['img'][np.newaxis])
         logit = predict_logits(model, im, data['trans_info'], options)
         pred = paddle.argmax(logit, axis=1)[0].numpy().astype(np.uint8)
-        rel = os.path.splitext(os.path.relpath(os.path.abspath(path), os.path.abspath(base)))[0]
+        rel = os.path.splitext(os.path.relpath(os.path.abspath(path), os.path.abspath(images.base)))[0]
         mask_path = os.path.join(save_dir, MASK_DIR, rel + '.png')
         overlay_path = os.path.join(save_dir, OVERLAY_DIR, rel + '.png')
         for p in (mask_path, overlay_path):

@@ -1,2 +1,3 @@
-"""Deployment of exported models: deploy.yaml, preprocessing, Paddle Inference /
-ONNX Runtime predictors, postprocessing and benchmark timing (deploy/python/infer.py)."""
+"""Deployment of exported models: preprocessing, Paddle Inference / ONNX Runtime
+predictors, the ONNX conversion check, postprocessing and stage timing
+(deploy/python/infer.py). deploy.yaml itself is ``utils.deploy_yaml``."""

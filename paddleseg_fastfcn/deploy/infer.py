@@ -6,27 +6,22 @@ unchanged), plus ``--backend paddle|onnxruntime``.
 import argparse
 import os
 
-from paddleseg_fastfcn.deploy.benchmark import StageTimer, auto_log_report
-from paddleseg_fastfcn.deploy.config import DeployConfig
-from paddleseg_fastfcn.deploy.images import group_by_size, list_images, preprocess
-from paddleseg_fastfcn.deploy.postprocess import reverse_transform, save_pseudo_color, to_label_map
+from paddleseg_fastfcn.deploy.images import group_by_size, preprocess
+from paddleseg_fastfcn.deploy.paddle_predictor import default_trt_shapes
+from paddleseg_fastfcn.deploy.postprocess import save_pseudo_color, to_label_map
+from paddleseg_fastfcn.deploy.stage_timer import StageTimer, auto_log_report
+from paddleseg_fastfcn.utils.cli import str2bool
 from paddleseg_fastfcn.utils.cpu_tuning import reuse_freed_memory
-
-
-def str2bool(v):
-    if isinstance(v, bool):
-        return v
-    if v.lower() in ('true', 't', 'yes', 'y', '1'):
-        return True
-    if v.lower() in ('false', 'f', 'no', 'n', '0'):
-        return False
-    raise argparse.ArgumentTypeError('expected True or False, got {!r}'.format(v))
+from paddleseg_fastfcn.utils.deploy_yaml import DeployConfig
+from paddleseg_fastfcn.utils.device import INFERENCE_PRECISIONS
+from paddleseg_fastfcn.utils.image_io import collect_images
+from paddleseg_fastfcn.utils.trans_info import resize_nearest, reverse_transform
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Segment images with an exported paddleseg-fastfcn model.')
     p.add_argument('--config', required=True, help='deploy.yaml written by export.py')
-    p.add_argument('--image_path', required=True, help='an image, a folder, or a .txt list of images')
+    p.add_argument('--image_path', required=True, help='an image, a folder, or a list file (.txt / .list) of images')
     p.add_argument('--batch_size', type=int, default=1)
     p.add_argument('--save_dir', default='./output')
     p.add_argument('--device', choices=['cpu', 'gpu'], default='cpu')
@@ -34,7 +29,7 @@ def parse_args(argv=None):
     p.add_argument('--onnx_file', default=None,
                    help='ONNX model for --backend onnxruntime (default: Deploy.onnx_model of --config)')
     p.add_argument('--use_trt', type=str2bool, default=False)
-    p.add_argument('--precision', choices=['fp32', 'fp16', 'int8'], default='fp32')
+    p.add_argument('--precision', choices=INFERENCE_PRECISIONS, default='fp32')
     p.add_argument('--min_subgraph_size', type=int, default=3, help='TensorRT: smallest op group')
     p.add_argument('--enable_auto_tune', type=str2bool, default=False,
                    help='TensorRT: take the dynamic shape range from the input images')
@@ -68,8 +63,8 @@ def build_predictor(args, deploy_cfg, trt_shapes=None):
 
 
 def tuned_trt_shapes(images, transforms, batch_size):
-    """TensorRT ``(min, opt, max)`` input shapes from the preprocessed images."""
-    sizes = [preprocess(p, transforms)[0].shape[1:] for p in images]
+    """TensorRT ``(min, opt, max)`` input shapes from the preprocessed ``images`` (an ``ImageSet``)."""
+    sizes = [preprocess(p, transforms, o)[0].shape[1:] for p, o in zip(images.paths, images.origins)]
     hs, ws = [s[0] for s in sizes], [s[1] for s in sizes]
     mid = sorted(sizes)[len(sizes) // 2]
     return ([1, 3, min(hs), min(ws)], [batch_size, 3, mid[0], mid[1]], [batch_size, 3, max(hs), max(ws)])
@@ -80,11 +75,11 @@ def run(args):
     deploy_cfg = DeployConfig(args.config)
     if args.onnx_file:
         deploy_cfg.onnx_file = args.onnx_file
-    images = list_images(args.image_path)
+    images = collect_images(args.image_path)
     trt_shapes = None
     if args.use_trt:
         trt_shapes = (tuned_trt_shapes(images, deploy_cfg.transforms, args.batch_size) if args.enable_auto_tune
-                      else ([1, 3, 64, 64], [args.batch_size, 3, 512, 512], [args.batch_size, 3, 2048, 2048]))
+                      else default_trt_shapes(args.batch_size))
     if args.device == 'cpu':
         # Paddle Inference's CPU tensors are malloc'ed per run: on reused host memory
         # EncNet+JPU R50 at 512x512 with oneDNN goes 1.18 -> 0.75 s (utils/cpu_tuning.py;
@@ -94,10 +89,12 @@ def run(args):
     image_root = args.image_path if os.path.isdir(args.image_path) else None
     timer = StageTimer()
     written = []
-    for start in range(0, len(images), args.batch_size):
-        paths = images[start:start + args.batch_size]
+    count = len(images.paths)
+    for start in range(0, count, args.batch_size):
+        paths = images.paths[start:start + args.batch_size]
+        origins = images.origins[start:start + args.batch_size]
         with timer.stage('preprocess'):
-            prepared = [preprocess(p, deploy_cfg.transforms) for p in paths]
+            prepared = [preprocess(p, deploy_cfg.transforms, o) for p, o in zip(paths, origins)]
         outputs = [None] * len(paths)
         with timer.stage('inference'):
             for indices, batch in group_by_size([(i, img) for i, (img, _, _) in enumerate(prepared)]):
@@ -106,11 +103,11 @@ def run(args):
                     outputs[i] = result[j]
         with timer.stage('postprocess'):
             for path, output, (_, trans_info, _) in zip(paths, outputs, prepared):
-                label = reverse_transform(to_label_map(output, deploy_cfg.output_op), trans_info)
+                label = reverse_transform(to_label_map(output, deploy_cfg.output_op), trans_info, resize_nearest)
                 written.append(save_pseudo_color(label, path, image_root, args.save_dir))
         timer.images += len(paths)
         if args.print_detail:
-            print('[{}/{}] {}'.format(min(start + args.batch_size, len(images)), len(images),
+            print('[{}/{}] {}'.format(min(start + args.batch_size, count), count,
                                       ', '.join(os.path.basename(p) for p in paths)))
     if args.benchmark:
         settings = {'backend': args.backend, 'device': args.device, 'enable_mkldnn': args.enable_mkldnn,

@@ -1,7 +1,8 @@
 """ONNX Runtime predictor for the ONNX file export.py writes (``--onnx True``)."""
 import numpy as np
 
-from paddleseg_fastfcn.deploy.paddle_predictor import DeployArgumentError, PRECISIONS
+from paddleseg_fastfcn.deploy.paddle_predictor import DeployArgumentError
+from paddleseg_fastfcn.utils.device import INFERENCE_PRECISIONS
 
 
 class OnnxPredictor:
@@ -21,8 +22,9 @@ class OnnxPredictor:
             import onnxruntime as ort
         except ImportError as e:
             raise DeployArgumentError('--backend onnxruntime needs the onnxruntime package') from e
-        if precision not in PRECISIONS:
-            raise DeployArgumentError('--precision must be one of {}, got {!r}'.format(PRECISIONS, precision))
+        if precision not in INFERENCE_PRECISIONS:
+            raise DeployArgumentError('--precision must be one of {}, got {!r}'.format(
+                INFERENCE_PRECISIONS, precision))
         if precision != 'fp32':
             raise DeployArgumentError('--backend onnxruntime runs the fp32 ONNX graph only; '
                                       'got --precision {}'.format(precision))

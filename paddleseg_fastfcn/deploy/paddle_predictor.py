@@ -11,11 +11,16 @@ import numpy as np
 import paddle
 import paddle.inference as paddle_infer
 
-PRECISIONS = ('fp32', 'fp16', 'int8')
+from paddleseg_fastfcn.utils.device import INFERENCE_PRECISIONS
 
 
 class DeployArgumentError(ValueError):
     """A deploy option that the device, build or backend cannot honour."""
+
+
+def default_trt_shapes(batch_size=1):
+    """TensorRT ``(min, opt, max)`` input shapes when they are not tuned from the images."""
+    return [1, 3, 64, 64], [batch_size, 3, 512, 512], [batch_size, 3, 2048, 2048]
 
 
 def check_device(device, precision, use_trt):
@@ -24,8 +29,9 @@ def check_device(device, precision, use_trt):
     CPU inference runs fp32 only (int8 needs a quantized model, fp16 has no CPU
     kernels for this model); GPU runs fp32 and fp16, int8 only through TensorRT.
     """
-    if precision not in PRECISIONS:
-        raise DeployArgumentError('--precision must be one of {}, got {!r}'.format(PRECISIONS, precision))
+    if precision not in INFERENCE_PRECISIONS:
+        raise DeployArgumentError('--precision must be one of {}, got {!r}'.format(INFERENCE_PRECISIONS,
+                                                                                   precision))
     if device == 'cpu':
         if use_trt:
             raise DeployArgumentError('--use_trt True needs --device gpu (TensorRT runs on NVIDIA GPUs)')
@@ -56,7 +62,7 @@ class PaddlePredictor:
         precision (str): ``fp32`` | ``fp16`` | ``int8``.
         min_subgraph_size (int): smallest op group handed to TensorRT.
         trt_shapes (tuple | None): ``(min, opt, max)`` input shapes for TensorRT
-            (default 1x3x64x64, 1x3x512x512, 1x3x2048x2048).
+            (default ``default_trt_shapes()``).
         trt_dir (str | None): where the TensorRT program is written.
     """
 
@@ -97,7 +103,7 @@ class PaddlePredictor:
             raise DeployArgumentError('--use_trt True needs a paddlepaddle-gpu build with TensorRT '
                                       '(paddle.tensorrt is missing)') from e
         if trt_shapes is None:
-            trt_shapes = ([1, 3, 64, 64], [1, 3, 512, 512], [1, 3, 2048, 2048])
+            trt_shapes = default_trt_shapes()
         trt_dir = trt_dir or os.path.join(os.path.dirname(model_file), 'trt_' + precision)
         os.makedirs(trt_dir, exist_ok=True)
         trt_config = TensorRTConfig(

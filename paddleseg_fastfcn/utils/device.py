@@ -1,4 +1,4 @@
-"""Device selection and mixed-precision checks for training.
+"""Device selection, the precision names of training and inference, and training AMP checks.
 
 Checks happen before anything is built so a wrong flag fails in a second with a
 message saying what to change, not deep inside a kernel.
@@ -10,7 +10,10 @@ import paddle
 from paddleseg_fastfcn.utils.cpu_tuning import reuse_freed_memory
 
 DEVICES = ('cpu', 'gpu')
-PRECISIONS = ('fp32', 'fp16', 'bf16')
+# Training precisions (AMP dtypes) and deployed-model precisions (Paddle Inference /
+# TensorRT) are different sets: one name for each.
+TRAIN_PRECISIONS = ('fp32', 'fp16', 'bf16')
+INFERENCE_PRECISIONS = ('fp32', 'fp16', 'int8')
 AMP_LEVELS = ('O1', 'O2')
 AMP_DTYPES = {'fp16': 'float16', 'bf16': 'bfloat16'}
 
@@ -80,8 +83,8 @@ def check_precision(device, precision, amp_level):
     Returns:
         The AMP dtype ('float16' | 'bfloat16') or None for fp32.
     """
-    if precision not in PRECISIONS:
-        raise ValueError('--precision must be one of {}, got {!r}'.format(PRECISIONS, precision))
+    if precision not in TRAIN_PRECISIONS:
+        raise ValueError('--precision must be one of {}, got {!r}'.format(TRAIN_PRECISIONS, precision))
     if amp_level not in AMP_LEVELS:
         raise ValueError('--amp_level must be one of {}, got {!r}'.format(AMP_LEVELS, amp_level))
     if precision == 'fp32':

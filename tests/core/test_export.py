@@ -16,7 +16,8 @@ import yaml
 
 from paddleseg_fastfcn.core.builder import ConfigError
 from paddleseg_fastfcn.core.export import SegmentationOutputWrapper, export_model, load_weights
-from paddleseg_fastfcn.core.onnx_export import DEFAULT_OPSET, export_onnx, verify_onnx
+from paddleseg_fastfcn.core.onnx_export import DEFAULT_OPSET, export_onnx
+from paddleseg_fastfcn.deploy.onnx_check import verify_onnx
 from paddleseg_fastfcn.deploy.onnx_predictor import OnnxPredictor
 from paddleseg_fastfcn.deploy.paddle_predictor import PaddlePredictor
 from tests.deploy.exported_models import dygraph_logits, make_trained_like_model

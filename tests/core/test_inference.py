@@ -2,7 +2,7 @@ import numpy as np
 import paddle
 import pytest
 
-from paddleseg_fastfcn.core.inference import (aug_infer_logits, predict_logits, reverse_transform,
+from paddleseg_fastfcn.core.inference import (aug_infer_logits, predict_logits,
                                               slide_inference)
 from paddleseg_fastfcn.core.inference_options import InferenceOptions
 from paddleseg_fastfcn.models.layers.resize import resize_align_corners
@@ -69,15 +69,15 @@ def test_multi_scale_sums_resized_passes(image):
         rtol=1e-4, atol=1e-4)
 
 
-def test_reverse_transform_undoes_resize_and_padding():
-    logit = paddle.rand([1, 2, 40, 40])
-    # record order as PaddleSeg writes it: shape *before* each transform
-    out = reverse_transform(logit, [('resize', (10, 20)), ('padding', (30, 36))])
-    assert out.shape == [1, 2, 10, 20]
-    np.testing.assert_allclose(out.numpy(), resize_align_corners(logit[:, :, :30, :36], [10, 20]).numpy(),
-                               rtol=1e-6)
-    with pytest.raises(ValueError, match='rotate'):
-        reverse_transform(logit, [('rotate', (3, 3))])
+def test_predict_logits_undoes_resize_and_padding_with_align_corners():
+    model = ConvModel()
+    model.eval()
+    im = paddle.rand([1, 3, 40, 40])
+    # record order as PaddleSeg writes it: shape *before* each transform (parsing: tests/utils/test_trans_info.py)
+    out = predict_logits(model, im, [('resize', (10, 20)), ('padding', (30, 36))])
+    assert out.shape[-2:] == [10, 20]
+    expected = resize_align_corners(model(im)[0][:, :, :30, :36], [10, 20])
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_predict_logits_runs_without_grad(image):

@@ -14,9 +14,10 @@ from PIL import Image
 
 from paddleseg_fastfcn.core.export import export_model
 from paddleseg_fastfcn.core.onnx_export import export_onnx
-from paddleseg_fastfcn.deploy.config import DeployConfigError
 from paddleseg_fastfcn.deploy.infer import main
 from paddleseg_fastfcn.deploy.paddle_predictor import DeployArgumentError
+from paddleseg_fastfcn.utils.deploy_yaml import DeployConfigError
+from paddleseg_fastfcn.utils.image_io import ImageReadError
 from tests.deploy.exported_models import dygraph_logits, make_trained_like_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -159,9 +160,9 @@ def test_unreadable_image(exported, tmp_path):
     _, save_dir, _ = exported
     bad = tmp_path / 'broken.png'
     bad.write_bytes(b'not an image')
-    with pytest.raises(ValueError, match='cannot read image .*broken.png'):
+    with pytest.raises(ImageReadError, match='cannot read image .*broken.png'):
         main(infer_args(save_dir, str(bad), str(tmp_path / 'masks')))
-    with pytest.raises(FileNotFoundError, match='--image_path not found'):
+    with pytest.raises(ImageReadError, match='--image_path not found'):
         main(infer_args(save_dir, str(tmp_path / 'absent.png'), str(tmp_path / 'masks')))
 
 

@@ -14,7 +14,7 @@ import paddle
 
 from paddleseg_fastfcn.core.export import export_model
 from paddleseg_fastfcn.core.onnx_export import export_onnx
-from paddleseg_fastfcn.deploy.config import DeployConfig
+from paddleseg_fastfcn.utils.deploy_yaml import FILE_NAME as DEPLOY_FILE, DeployConfig
 from paddleseg_fastfcn.deploy.onnx_predictor import OnnxPredictor
 from paddleseg_fastfcn.deploy.paddle_predictor import PaddlePredictor
 from paddleseg_fastfcn.utils.model_cost import MacCounter, count_parameters
@@ -65,7 +65,7 @@ def run_export(spec):
 def _predictor(spec, save_dir):
     params = spec['params']
     threads = spec['threads']
-    deploy = DeployConfig(os.path.join(save_dir, 'deploy.yaml'))
+    deploy = DeployConfig(os.path.join(save_dir, DEPLOY_FILE))
     deploy.check_files(params['backend'])  # names the missing file (no ONNX: see the export row)
     if params['backend'] == 'paddle_inference':
         return PaddlePredictor(deploy.model_file, deploy.params_file, device=spec['device'],

@@ -1,0 +1,139 @@
+"""deploy.yaml, PaddleSeg's ``Deploy:`` schema: the one reader, validator and writer.
+
+core/export.py writes it, core/onnx_export.py adds the ONNX model to it,
+deploy/python/infer.py, the ONNX check and the benchmark read it; all of them go
+through ``DeployConfig``, so the schema is checked in one place. File names in it
+are relative to the YAML's directory.
+"""
+import os
+
+import yaml
+from paddleseg.cvlibs import manager
+from paddleseg.transforms import Compose
+
+FILE_NAME = 'deploy.yaml'
+OUTPUT_OPS = ('argmax', 'softmax', 'none')
+REQUIRED_KEYS = ('model', 'params', 'transforms')
+DYNAMIC_INPUT_SHAPE = [-1, 3, -1, -1]
+
+
+class DeployConfigError(ValueError):
+    """deploy.yaml is missing, malformed or names files that do not exist."""
+
+
+def _check_section(section, path):
+    """The section's transforms as a ``Compose``; DeployConfigError names ``path`` and the bad key."""
+    def fail(key, problem):
+        raise DeployConfigError('{}: `Deploy.{}` {}'.format(path, key, problem))
+
+    for key in REQUIRED_KEYS:
+        if key not in section:
+            fail(key, 'is missing')
+    if not isinstance(section['model'], str) or not section['model']:
+        fail('model', 'must name the program file, got {!r}'.format(section['model']))
+    for key in ('params', 'onnx_model'):
+        if section.get(key) is not None and not isinstance(section[key], str):
+            fail(key, 'must be a file name, got {!r}'.format(section[key]))
+    transforms = section['transforms']
+    if not isinstance(transforms, list):
+        fail('transforms', 'must be a list of {{type: ...}} mappings, got {!r}'.format(transforms))
+    output_op = section.get('output_op', 'argmax')
+    if output_op not in OUTPUT_OPS:
+        fail('output_op', 'must be one of {}, got {!r}'.format(OUTPUT_OPS, output_op))
+    shape = section.get('input_shape', DYNAMIC_INPUT_SHAPE)
+    if (not isinstance(shape, list) or len(shape) != 4
+            or not all(isinstance(s, int) and (s == -1 or s > 0) for s in shape)):
+        fail('input_shape', 'must be 4 integers N C H W (-1 = dynamic), got {!r}'.format(shape))
+    ops = []
+    for i, cfg in enumerate(transforms):
+        cfg = dict(cfg) if isinstance(cfg, dict) else {}
+        name = cfg.pop('type', None)
+        if name not in manager.TRANSFORMS.components_dict:
+            fail('transforms[{}]'.format(i), 'has unknown transform type {!r}'.format(name))
+        try:
+            ops.append(manager.TRANSFORMS[name](**cfg))
+        except (TypeError, ValueError) as e:
+            fail('transforms[{}]'.format(i), '({}): {}'.format(name, e))
+    return Compose(ops)
+
+
+def _dump(path, section):
+    with open(path, 'w', encoding='utf-8') as f:
+        yaml.safe_dump({'Deploy': section}, f, sort_keys=False)  # keeps the schema's key order
+
+
+class DeployConfig:
+    """The ``Deploy`` section of an export directory's deploy.yaml, checked when read.
+
+    Keys: ``model``, ``params``, ``transforms`` (required); ``input_shape``
+    (``[N, C, H, W]``, -1 dynamic), ``output_op`` (``argmax`` | ``softmax`` |
+    ``none``), ``output_dtype``, ``onnx_model``, ``onnx_opset`` (optional).
+
+    Args:
+        path (str): deploy.yaml.
+
+    Attributes:
+        path (str): the file.
+        section (dict): the ``Deploy`` mapping as read.
+        model_file, params_file (str | None): Paddle program and weights (absolute).
+        onnx_file (str | None): ONNX model when export.py wrote one (may be overridden).
+        output_op (str), input_shape (list[int]).
+        transforms (paddleseg.transforms.Compose): preprocessing (BGR array -> RGB CHW).
+
+    Raises:
+        DeployConfigError: missing file, YAML error, or a bad key (named with the file).
+    """
+
+    def __init__(self, path):
+        if not os.path.isfile(path):
+            raise DeployConfigError('deploy.yaml not found: {} (export.py writes it)'.format(path))
+        with open(path, 'r', encoding='utf-8') as f:
+            try:
+                dic = yaml.safe_load(f) or {}
+            except yaml.YAMLError as e:
+                raise DeployConfigError('{}: YAML syntax error: {}'.format(path, e)) from e
+        if not isinstance(dic, dict) or not isinstance(dic.get('Deploy'), dict):
+            raise DeployConfigError('{}: no `Deploy:` section (is this an export.py deploy.yaml?)'.format(path))
+        self.path = path
+        self._resolve(dic['Deploy'], _check_section(dic['Deploy'], path))
+
+    def _resolve(self, section, transforms):
+        base = os.path.dirname(os.path.abspath(self.path))
+        self.section = section
+        self.transforms = transforms
+        self.model_file = os.path.join(base, section['model'])
+        self.params_file = os.path.join(base, section['params']) if section['params'] else None
+        self.onnx_file = os.path.join(base, section['onnx_model']) if section.get('onnx_model') else None
+        self.output_op = section.get('output_op', 'argmax')
+        self.input_shape = list(section.get('input_shape', DYNAMIC_INPUT_SHAPE))
+
+    @classmethod
+    def write(cls, save_dir, section):
+        """Check ``section`` and write it as ``save_dir/deploy.yaml``; returns the read-back config."""
+        path = os.path.join(save_dir, FILE_NAME)
+        _check_section(section, path)
+        _dump(path, section)
+        return cls(path)
+
+    def update(self, **keys):
+        """Set ``Deploy`` keys (e.g. ``onnx_model``), check and rewrite the file."""
+        section = dict(self.section, **keys)
+        transforms = _check_section(section, self.path)
+        _dump(self.path, section)
+        self._resolve(section, transforms)
+
+    def check_files(self, backend='paddle'):
+        """Raise a clear error when the files ``backend`` (``paddle`` | ``onnxruntime``) needs are missing."""
+        if backend == 'onnxruntime':
+            if self.onnx_file is None:
+                raise DeployConfigError('{}: no `Deploy.onnx_model`; export with `export.py --onnx True` '
+                                        'for --backend onnxruntime'.format(self.path))
+            needed = [self.onnx_file]
+        else:
+            if self.params_file is None:
+                raise DeployConfigError('{}: `Deploy.params` is empty; Paddle Inference needs the '
+                                        'weights file'.format(self.path))
+            needed = [self.model_file, self.params_file]
+        for f in needed:
+            if not os.path.isfile(f):
+                raise DeployConfigError('{} names {} which does not exist'.format(self.path, f))

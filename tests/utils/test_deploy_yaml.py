@@ -1,0 +1,71 @@
+"""utils.deploy_yaml: deploy.yaml is written, read back and checked by one class."""
+import os
+
+import numpy as np
+import pytest
+import yaml
+
+from paddleseg_fastfcn.utils.deploy_yaml import DeployConfig, DeployConfigError
+
+SECTION = {'model': 'model.json', 'params': 'model.pdiparams',
+           'transforms': [{'type': 'Resize', 'target_size': [32, 32]}, {'type': 'Normalize'}],
+           'input_shape': [-1, 3, -1, -1], 'output_op': 'argmax', 'output_dtype': 'int32'}
+
+
+def write_raw(tmp_path, section, name='deploy.yaml'):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump({'Deploy': section}))
+    return str(path)
+
+
+def test_round_trip_write_read_update(tmp_path):
+    written = DeployConfig.write(str(tmp_path), dict(SECTION))
+    read = DeployConfig(str(tmp_path / 'deploy.yaml'))
+    assert read.section == SECTION == written.section
+    assert read.model_file == str(tmp_path / 'model.json')
+    assert read.params_file == str(tmp_path / 'model.pdiparams')
+    assert (read.onnx_file, read.output_op, read.input_shape) == (None, 'argmax', [-1, 3, -1, -1])
+    data = read.transforms({'img': np.zeros((8, 10, 3), np.float32)})
+    assert data['img'].shape == (3, 32, 32) and data['trans_info'] == [('resize', (8, 10))]
+    read.update(onnx_model='model.onnx', onnx_opset=13)
+    again = DeployConfig(read.path)
+    assert again.onnx_file == str(tmp_path / 'model.onnx') and again.section['onnx_opset'] == 13
+    # the key order of the written file is the schema's, not alphabetical
+    assert list(yaml.safe_load(open(read.path))['Deploy'])[:3] == ['model', 'params', 'transforms']
+
+
+@pytest.mark.parametrize('change,message', [
+    ({'model': None}, r'`Deploy.model` must name the program file'),
+    ({'transforms': 'Normalize'}, r'`Deploy.transforms` must be a list'),
+    ({'transforms': [{'type': 'Normalize'}, {'type': 'Nope'}]}, r"`Deploy.transforms\[1\]` has unknown .*'Nope'"),
+    ({'transforms': [{'type': 'Resize', 'bad_arg': 1}]}, r'`Deploy.transforms\[0\]` \(Resize\)'),
+    ({'output_op': 'sigmoid'}, r'`Deploy.output_op` must be one of'),
+    ({'input_shape': [1, 3, 64]}, r'`Deploy.input_shape` must be 4 integers'),
+    ({'onnx_model': 3}, r'`Deploy.onnx_model` must be a file name'),
+])
+def test_invalid_keys_are_named_with_the_file(tmp_path, change, message):
+    path = write_raw(tmp_path, dict(SECTION, **change))
+    with pytest.raises(DeployConfigError, match=r'deploy\.yaml: ' + message):
+        DeployConfig(path)
+    with pytest.raises(DeployConfigError, match=message):
+        DeployConfig.write(str(tmp_path / 'out'), dict(SECTION, **change))
+    assert not os.path.exists(tmp_path / 'out' / 'deploy.yaml')
+
+
+def test_missing_file_section_key_and_model_files(tmp_path):
+    with pytest.raises(DeployConfigError, match='deploy.yaml not found'):
+        DeployConfig(str(tmp_path / 'deploy.yaml'))
+    (tmp_path / 'bad.yaml').write_text('Deploy: [unclosed\n')
+    with pytest.raises(DeployConfigError, match='bad.yaml: YAML syntax error'):
+        DeployConfig(str(tmp_path / 'bad.yaml'))
+    (tmp_path / 'train.yaml').write_text('model: {type: EncNet}\n')
+    with pytest.raises(DeployConfigError, match='train.yaml: no `Deploy:` section'):
+        DeployConfig(str(tmp_path / 'train.yaml'))
+    no_params = {k: v for k, v in SECTION.items() if k != 'params'}
+    with pytest.raises(DeployConfigError, match='`Deploy.params` is missing'):
+        DeployConfig(write_raw(tmp_path, no_params, 'no_params.yaml'))
+    cfg = DeployConfig(write_raw(tmp_path, SECTION))
+    with pytest.raises(DeployConfigError, match='model.json which does not exist'):
+        cfg.check_files('paddle')
+    with pytest.raises(DeployConfigError, match='no `Deploy.onnx_model`'):
+        cfg.check_files('onnxruntime')
