@@ -52,6 +52,21 @@ def test_eval_logits_equal_paddleseg_s(pair, hw):
     np.testing.assert_allclose(got[0].numpy(), want, rtol=0, atol=1e-5 * np.abs(want).max())
 
 
+def test_align_corners_true_variant_equals_paddleseg_s():
+    paddle.seed(0)
+    theirs = FastSCNN(NUM_CLASSES, enable_auxiliary_loss=False, align_corners=True)
+    randomize_norm_statistics(theirs)
+    ours = ExportableFastSCNN(NUM_CLASSES, enable_auxiliary_loss=False, align_corners=True)
+    ours.set_state_dict(theirs.state_dict())
+    theirs.eval()
+    ours.eval()
+    x = paddle.to_tensor(np.random.RandomState(2).uniform(-2, 2, (1, 3, 97, 65)).astype('float32'))
+    with paddle.no_grad():
+        want = theirs(x)[0].numpy()
+        got = ours(x)[0].numpy()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-5 * np.abs(want).max())
+
+
 def test_training_outputs_and_gradients_equal_paddleseg_s(pair):
     theirs, ours = pair
     x = np.random.RandomState(1).uniform(-2, 2, (2, 3, 96, 80)).astype('float32')

@@ -17,6 +17,7 @@ PaddleSeg's own code, and every parameter keeps PaddleSeg's name, so PaddleSeg's
 Fast-SCNN weights load unchanged. The same definition serves training and export.
 """
 import paddle
+import paddle.nn.functional as F
 from paddleseg.cvlibs import manager
 from paddleseg.models.fast_scnn import FastSCNN, FeatureFusionModule
 from paddleseg.models.layers import PPModule
@@ -58,7 +59,7 @@ class MatmulFeatureFusionModule(FeatureFusionModule):
     def forward(self, high_res_input, low_res_input):
         low = resize_bilinear(low_res_input, paddle.shape(high_res_input)[2:], self.align_corners)
         low = self.conv_low_res(self.dwconv(low))
-        return paddle.nn.functional.relu(self.conv_high_res(high_res_input) + low)
+        return F.relu(self.conv_high_res(high_res_input) + low)
 
 
 @manager.MODELS.add_component
