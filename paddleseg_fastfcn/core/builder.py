@@ -5,7 +5,8 @@ and ``build_model`` so that a config means the same thing everywhere. Parsing,
 ``_base_`` inheritance and component building are PaddleSeg 2.8's own
 (``paddleseg.cvlibs.Config`` / ``SegBuilder``, which work on Paddle 3); this module
 adds the checks PaddleSeg lacks: unknown top-level keys (a typo such as ``iter:``
-is silently ignored by PaddleSeg) and errors that name the file and line.
+is silently ignored by PaddleSeg), PaddleSeg keys this trainer does not implement
+(``to_static_training``, ``distill_loss``), and errors that name the file and line.
 """
 import os
 import re
@@ -19,11 +20,19 @@ import paddleseg_fastfcn  # noqa: F401  (registers components)
 # PaddleSeg 2.8's top-level schema plus this project's additions.
 KNOWN_TOP_LEVEL_KEYS = frozenset({
     'batch_size', 'iters', 'train_dataset', 'val_dataset', 'optimizer',
-    'lr_scheduler', 'loss', 'distill_loss', 'model', 'test_config', 'export',
-    'to_static_training',
+    'lr_scheduler', 'loss', 'model', 'test_config', 'export',
     # paddleseg-fastfcn: SyncBN switch for multi-GPU training.
     'sync_bn',
 })
+# PaddleSeg 2.8 keys this project's trainer does not implement: PaddleSeg would
+# parse them and the run would silently differ from what the file asks for.
+UNSUPPORTED_TOP_LEVEL_KEYS = {
+    'to_static_training': 'training runs in dygraph only (export.py converts the trained '
+                          'model to a static graph); remove the key',
+    'distill_loss': 'this trainer has no knowledge-distillation mode; remove the key',
+}
+# Sections whose sub-keys this project reads in full (core/export.py: deploy_transforms).
+SECTION_KEYS = {'export': frozenset({'transforms'})}
 
 
 class ConfigError(ValueError):
@@ -62,6 +71,24 @@ def locate_key(path, key):
     return path
 
 
+def _check_sections(path, dic):
+    """Sub-keys of ``SECTION_KEYS`` sections must be known (``export: {transform: ...}`` is a typo)."""
+    for section, allowed in SECTION_KEYS.items():
+        value = dic.get(section)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise ConfigError('`{}` (at {}) must be a mapping, got {!r}'.format(
+                section, locate_key(path, section), value))
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise ConfigError('unknown key(s) {} in `{}` (at {}); known keys are {}'.format(
+                ', '.join(unknown), section, locate_key(path, section), ', '.join(sorted(allowed))))
+        if 'transforms' in value and not isinstance(value['transforms'], list):
+            raise ConfigError('`{}.transforms` (at {}) must be a list of transforms'.format(
+                section, locate_key(path, section)))
+
+
 def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None):
     """Parse and check a PaddleSeg-schema YAML config.
 
@@ -74,18 +101,27 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
         paddleseg.cvlibs.Config
 
     Raises:
-        ConfigError: missing file, YAML syntax error, or an unknown top-level key.
+        ConfigError: missing file, YAML syntax error, an unknown top-level key,
+            or a PaddleSeg key this project does not implement.
     """
     if not os.path.isfile(path):
         raise ConfigError('config file not found: {}'.format(path))
     _base_chain(path)  # missing bases and YAML errors, named by file
     # Unknown keys first: a typo such as `optimiser:` would otherwise surface as
     # PaddleSeg's less helpful "No optimizer specified".
-    unknown = sorted(set(parse_from_yaml(path)) - KNOWN_TOP_LEVEL_KEYS)
+    keys = set(parse_from_yaml(path))
+    refused = sorted(keys & set(UNSUPPORTED_TOP_LEVEL_KEYS))
+    if refused:
+        raise ConfigError('; '.join('unsupported config key {!r} (at {}): {}'.format(
+            key, locate_key(path, key), UNSUPPORTED_TOP_LEVEL_KEYS[key]) for key in refused))
+    unknown = sorted(keys - KNOWN_TOP_LEVEL_KEYS)
     for item in opts or []:
         # PaddleSeg adds an unknown top-level `--opts` key silently (`itres=5`
         # would train with the file's iters).
         top = item.split('=', 1)[0].split('.', 1)[0]
+        if '=' in item and top in UNSUPPORTED_TOP_LEVEL_KEYS:
+            raise ConfigError('--opts {}: unsupported config key {!r}: {}'.format(
+                item, top, UNSUPPORTED_TOP_LEVEL_KEYS[top]))
         if '=' in item and top not in KNOWN_TOP_LEVEL_KEYS:
             raise ConfigError('--opts {}: unknown top-level config key {!r}; known keys are {}'.format(
                 item, top, ', '.join(sorted(KNOWN_TOP_LEVEL_KEYS))))
@@ -93,6 +129,7 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
         where = ', '.join('{} (at {})'.format(k, locate_key(path, k)) for k in unknown)
         raise ConfigError('unknown top-level config key(s): {}; known keys are {}'.format(
             where, ', '.join(sorted(KNOWN_TOP_LEVEL_KEYS))))
+    _check_sections(path, parse_from_yaml(path))
     try:
         return Config(path, learning_rate=learning_rate, batch_size=batch_size,
                       iters=iters, opts=opts)

@@ -74,3 +74,31 @@ def test_unknown_opts_key_is_rejected(tmp_path):
     path = write(tmp_path, 'ok.yml', MINIMAL)
     with pytest.raises(ConfigError, match="'itres'"):
         load_config(path, opts=['itres=5'])
+
+
+@pytest.mark.parametrize('key,value', [('to_static_training', 'True'),
+                                       ('distill_loss', '\n  types:\n    - type: KLLoss\n  coef: [1]')])
+def test_paddleseg_keys_this_trainer_does_not_implement_are_refused(tmp_path, key, value):
+    base = write(tmp_path, 'base.yml', MINIMAL + '{}: {}\n'.format(key, value))
+    child = write(tmp_path, 'child.yml', '_base_: base.yml\nbatch_size: 4\n')
+    for path in (base, child):  # named where it is written, also when inherited
+        with pytest.raises(ConfigError) as err:
+            load_config(path)
+        msg = str(err.value)
+        assert "unsupported config key '{}'".format(key) in msg
+        assert '{}:{}'.format(base, MINIMAL.count('\n') + 1) in msg
+    with pytest.raises(ConfigError, match="unsupported config key '{}'".format(key)):
+        load_config(write(tmp_path, 'ok.yml', MINIMAL), opts=['{}=True'.format(key)])
+
+
+def test_export_section_accepts_only_transforms(tmp_path):
+    ok = write(tmp_path, 'ok.yml', MINIMAL + 'export:\n  transforms:\n    - type: Normalize\n')
+    assert load_config(ok).dic['export'] == {'transforms': [{'type': 'Normalize'}]}
+    line = MINIMAL.count('\n') + 1
+    typo = write(tmp_path, 'typo.yml', MINIMAL + 'export:\n  transform:\n    - type: Normalize\n')
+    with pytest.raises(ConfigError, match=r'unknown key\(s\) transform in `export` \(at {}:{}\)'.format(
+            typo, line)):
+        load_config(typo)
+    not_list = write(tmp_path, 'not_list.yml', MINIMAL + 'export:\n  transforms: Normalize\n')
+    with pytest.raises(ConfigError, match='must be a list'):
+        load_config(not_list)
