@@ -138,7 +138,7 @@ def predict_from_config(config, model_path, image_path, save_dir='output/result'
         raise FileNotFoundError('--model_path not found: {}'.format(model_path))
     cfg = load_config(config, opts=opts)
     inference = resolve_options(cfg.test_config, **options)
-    model = build_model(cfg)
+    model = build_model(cfg, load_pretrained=False)
     load_model_weights(model, model_path)
     transforms = Compose(builder(cfg).val_transforms)
     return predict(model, transforms, image_path, save_dir=save_dir, aug_pred=inference['aug'],

@@ -4,6 +4,7 @@ import paddle.nn as nn
 from paddleseg.cvlibs import manager
 
 from paddleseg_fastfcn.models.layers import resize_align_corners
+from paddleseg_fastfcn.utils.weights import load_weights
 
 
 def _feature_channels(component, attr):
@@ -55,9 +56,8 @@ class FastFCNSegmentor(nn.Layer):
         self.aux_head = aux_head
         self._check_consistency()
         if pretrained:
-            # Imported here: utils.pretrained pulls in the download helpers.
-            from paddleseg_fastfcn.utils.pretrained import load_pretrained
-            load_pretrained(self, pretrained)
+            # A warm start from a related model: the matching keys load (rule: non-strict).
+            load_weights(self, pretrained, strict=False)
 
     def _check_consistency(self):
         feats = _feature_channels(self.backbone, 'feat_channels')
