@@ -31,8 +31,11 @@ ARCHIVE_SUFFIXES = ('.tar.gz', '.tgz', '.tar')
 CHUNK = 1 << 20
 
 
-class DownloadError(OSError):
-    """A download failed, was truncated or does not match its sha256; nothing was cached."""
+class DownloadError(ValueError):
+    """A download failed, was truncated or does not match its sha256; nothing was cached.
+
+    A ValueError (bad input: the URL in the config), so the scripts report it without a traceback.
+    """
 
 
 def is_url(path_or_url):
@@ -132,8 +135,6 @@ def fetch(url, sha256=None, cache_dir=None, timeout=60):
         _fsync_dir(url_dir)
     except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
         _remove(tmp)
-        if isinstance(e, DownloadError):
-            raise
         raise DownloadError('cannot download {} into {}: {}'.format(url, url_dir, e)) from e
     except BaseException:
         _remove(tmp)

@@ -13,8 +13,10 @@ import os
 import pickle
 
 
-class UnsafePickleError(pickle.UnpicklingError):
+class UnsafePickleError(pickle.UnpicklingError, ValueError):
     """A pickle names a global that the reader does not admit.
+
+    Also a ValueError: the scripts report bad input files (ValueError) without a traceback.
 
     Attributes:
         path (str): the file being read.
@@ -65,9 +67,9 @@ class RestrictedUnpickler(pickle.Unpickler):
         return self._persistent(pid)
 
 
-def restricted_loads(data, path, allowed, persistent_load=None, what='this file'):
+def restricted_loads(data, path, allowed, persistent_load=None, what='this file', encoding='ASCII'):
     """Unpickle ``data`` (bytes) with :class:`RestrictedUnpickler`."""
-    return RestrictedUnpickler(io.BytesIO(data), path, allowed, persistent_load, what).load()
+    return RestrictedUnpickler(io.BytesIO(data), path, allowed, persistent_load, what, encoding).load()
 
 
 def restricted_load(path, allowed, persistent_load=None, what='this file', encoding='ASCII'):
