@@ -128,9 +128,10 @@ WHERE_TO_GET = ('get ImageNet weights as the README\'s pretrained-weights table 
                 'or tools/convert_torch_checkpoint.py for a PyTorch .pth, see docs/official_checkpoints.md)')
 
 
-def random_init_warning(layer_name, key='model.backbone.pretrained'):
+def random_init_warning(layer_name, key='model.backbone.pretrained', on_purpose=False):
+    """The log line of a run whose ``layer_name`` starts from random weights."""
     return ('WARNING: {} starts from random weights ({} is {}): it cannot reach the published '
-            'accuracy; {}'.format(layer_name, key, 'not set' if key else SCRATCH, WHERE_TO_GET))
+            'accuracy; {}'.format(layer_name, key, SCRATCH if on_purpose else 'not set', WHERE_TO_GET))
 
 
 def load_backbone_weights(backbone, pretrained, sha256=None, cache_dir=None, key='model.backbone.pretrained'):
@@ -155,7 +156,7 @@ def load_backbone_weights(backbone, pretrained, sha256=None, cache_dir=None, key
     """
     from paddleseg.utils import logger
     if pretrained is None or str(pretrained).strip().lower() == SCRATCH:
-        message = random_init_warning(type(backbone).__name__, key if pretrained is None else '')
+        message = random_init_warning(type(backbone).__name__, key, on_purpose=pretrained is not None)
         logger.warning(message)
         return message
     if not download.is_url(pretrained) and not os.path.isfile(str(pretrained)):

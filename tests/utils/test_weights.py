@@ -168,9 +168,10 @@ def test_missing_backbone_file_says_where_to_get_it_and_how_to_start_from_scratc
     message = str(info.value)
     assert 'resnet50.pdparams' in message and 'README' in message
     assert 'model.backbone.pretrained: scratch' in message
-    for spelling in (None, 'scratch'):
+    for spelling, shown in ((None, 'not set'), ('scratch', 'scratch')):
         warning = load_backbone_weights(TwoConvs(), spelling)
-        assert warning.startswith('WARNING: TwoConvs starts from random weights')
+        assert warning.startswith('WARNING: TwoConvs starts from random weights '
+                                  '(model.backbone.pretrained is {})'.format(shown))
     assert 'random weights' in capsys.readouterr().out
 
 
