@@ -21,6 +21,7 @@ import shutil
 import numpy as np
 import paddle
 
+from paddleseg_fastfcn.utils.download import fsync_dir
 from paddleseg_fastfcn.utils.weight_files import read_paddle_file
 from paddleseg_fastfcn.utils.weights import WeightsError, load_weights
 
@@ -72,14 +73,6 @@ def _fsync_file(path):
         os.fsync(f.fileno())
 
 
-def _fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _atomic_dir(save_dir, name, write):
     """Run ``write(tmp_dir)`` and atomically publish tmp_dir as save_dir/name."""
     os.makedirs(save_dir, exist_ok=True)
@@ -91,7 +84,7 @@ def _atomic_dir(save_dir, name, write):
         write(tmp)
         for fname in os.listdir(tmp):
             _fsync_file(os.path.join(tmp, fname))
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         if os.path.exists(target):
             # rename() cannot replace a non-empty directory: move the old one
             # aside first; it is deleted only once the new one is in place.
@@ -102,7 +95,7 @@ def _atomic_dir(save_dir, name, write):
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)
-        _fsync_dir(save_dir)
+        fsync_dir(save_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

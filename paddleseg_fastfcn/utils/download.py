@@ -74,7 +74,8 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
-def _fsync_dir(path):
+def fsync_dir(path):
+    """fsync a directory, so that a rename inside it survives a crash."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -132,7 +133,7 @@ def fetch(url, sha256=None, cache_dir=None, timeout=60):
         if expected is not None and not digest.startswith(expected):
             raise DownloadError('{}: sha256 mismatch: expected {}..., got {}'.format(url, expected, digest))
         os.replace(tmp, target)
-        _fsync_dir(url_dir)
+        fsync_dir(url_dir)
     except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
         _remove(tmp)
         raise DownloadError('cannot download {} into {}: {}'.format(url, url_dir, e)) from e
