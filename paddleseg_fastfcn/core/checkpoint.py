@@ -22,6 +22,7 @@ import numpy as np
 import paddle
 
 from paddleseg_fastfcn.utils.download import fsync_dir
+from paddleseg_fastfcn.utils.safe_pickle import UnsafePickleError
 from paddleseg_fastfcn.utils.weight_files import read_paddle_file
 from paddleseg_fastfcn.utils.weights import WeightsError, load_weights
 
@@ -185,4 +186,13 @@ def load_checkpoint(path, model, optimizer):
         raise ValueError('--resume_model: the optimizer state in {} does not match this model '
                          '({}); it was saved for a different model or optimizer config'.format(
                              opt_path, e)) from e
-    return read_paddle_file(os.path.join(path, STATE_FILE), 'train state')
+    state_path = os.path.join(path, STATE_FILE)
+    try:
+        return read_paddle_file(state_path, 'train state')
+    except UnsafePickleError as e:
+        if e.name != 'GeneratorState':
+            raise
+        raise ValueError('--resume_model: {} was written by an older version of this project, which '
+                         'pickled Paddle\'s RNG state as a Paddle object ({}.{}); it cannot be read '
+                         'safely: resume with the version that wrote it, or start a new run'.format(
+                             state_path, e.module, e.name)) from e

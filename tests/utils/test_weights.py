@@ -1,5 +1,6 @@
 """utils.weights / weight_files / download: every file kind loads bit-exactly, the
 rules per use, errors naming every key, verified cached downloads, safe archives."""
+import concurrent.futures
 import hashlib
 import io
 import os
@@ -14,6 +15,7 @@ import pytest
 
 from paddleseg_fastfcn.utils import (DownloadError, UnsafePickleError, WeightsError,
                                      load_backbone_weights, load_weights, read_paddle_file)
+from paddleseg_fastfcn.utils.download import fetch
 from tests.crafted_files import write_crafted
 
 
@@ -268,3 +270,13 @@ def test_crafted_file_by_url_is_refused_and_never_runs(tmp_path, loopback_files)
     with pytest.raises(UnsafePickleError, match='posix.system'):
         load_weights(TwoConvs(), url, cache_dir=str(tmp_path / 'cache'))
     assert not os.path.exists(marker)
+
+
+def test_ranks_downloading_at_once_each_publish_a_complete_file(tmp_path, loopback_files):
+    data = open(saved(tmp_path, TwoConvs().state_dict()), 'rb').read()
+    url = loopback_files.put('model-{}.pdparams'.format(hashlib.sha256(data).hexdigest()[:8]), data)
+    cache = str(tmp_path / 'cache')
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        paths = list(pool.map(lambda _: fetch(url, cache_dir=cache), range(4)))
+    assert len(set(paths)) == 1 and open(paths[0], 'rb').read() == data
+    assert cached_files(cache) == [os.path.basename(paths[0])]  # no temporary file left
