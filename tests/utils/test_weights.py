@@ -280,3 +280,16 @@ def test_ranks_downloading_at_once_each_publish_a_complete_file(tmp_path, loopba
         paths = list(pool.map(lambda _: fetch(url, cache_dir=cache), range(4)))
     assert len(set(paths)) == 1 and open(paths[0], 'rb').read() == data
     assert cached_files(cache) == [os.path.basename(paths[0])]  # no temporary file left
+
+
+def test_arrays_split_by_paddle_save_are_joined_again(tmp_path):
+    # paddle.save (protocol 2/3) splits arrays over 1 GiB into '<key>@@.<i>' slices plus
+    # an index; the same layout, at a small size.
+    whole = np.arange(12, dtype='float32').reshape(3, 4)
+    flat = whole.reshape(-1)
+    state = {'w@@.0': flat[:5], 'w@@.1': flat[5:], 'b': np.ones([2], 'float32'),
+             'UnpackBigParamInfor@@': {'w': {'OriginShape': (3, 4), 'slices': ['w@@.0', 'w@@.1']}}}
+    path = tmp_path / 'big.pdparams'
+    path.write_bytes(pickle.dumps(state, protocol=2))
+    got = read_paddle_file(str(path))
+    assert sorted(got) == ['b', 'w'] and got['w'].tobytes() == whole.tobytes()
