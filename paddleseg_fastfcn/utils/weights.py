@@ -24,6 +24,8 @@ import fnmatch
 import os
 from dataclasses import dataclass, field
 
+from paddleseg.utils import logger
+
 from . import download
 from .weight_files import WeightsError, read_paddle_file
 
@@ -109,7 +111,6 @@ def load_weights(layer, path_or_url, strict=True, prefix='', skip=(), sha256=Non
     own.update((k, state[k]) for k in matched)
     layer.set_state_dict(own)
     report.loaded = matched
-    from paddleseg.utils import logger
     if report.missing:
         logger.warning('{}: {} key(s) of {} missing from the file (kept at init): {}'.format(
             path, len(report.missing), name, ', '.join(report.missing)))
@@ -154,7 +155,6 @@ def load_backbone_weights(backbone, pretrained, sha256=None, cache_dir=None, key
             says where to get the weights and how to start from scratch on purpose.
         WeightsError, UnsafePickleError, download.DownloadError: see :func:`load_weights`.
     """
-    from paddleseg.utils import logger
     if pretrained is None or str(pretrained).strip().lower() == SCRATCH:
         message = random_init_warning(type(backbone).__name__, key, on_purpose=pretrained is not None)
         logger.warning(message)

@@ -33,8 +33,10 @@ class DeepStemResNet(nn.Layer):
         output_stride (int): 32 (plain, used with JPU), 16 or 8 (dilated
             baseline: layer3 dilation 2, layer4 dilation 4).
         in_channels (int): image channels.
-        pretrained (str | None): local path or URL of a Paddle state dict with
-            this layer's parameter names.
+        pretrained (str | None): local path or URL of a state dict with this
+            layer's parameter names; it must match exactly except an ImageNet
+            classifier (``fc.*``); ``'scratch'`` keeps the random init on purpose
+            (``utils.weights.load_backbone_weights``).
 
     Shapes:
         x: [N, in_channels, H, W] -> [c1, c2, c3, c4] with

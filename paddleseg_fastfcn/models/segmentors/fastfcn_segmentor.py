@@ -30,7 +30,8 @@ class FastFCNSegmentor(nn.Layer):
         neck (nn.Layer | None): with attribute ``out_channels`` (4 items).
         aux_head (nn.Layer | None): e.g. FCNAuxHead.
         pretrained (str | None): path or URL of a whole-model ``.pdparams``
-            (keys ``backbone.*``, ``neck.*``, ``head.*``, ``aux_head.*``).
+            (keys ``backbone.*``, ``neck.*``, ``head.*``, ``aux_head.*``), a warm
+            start: the matching keys load, the others are logged (non-strict).
 
     Outputs:
         training: a list in this fixed order, entries present only when enabled:
