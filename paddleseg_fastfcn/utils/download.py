@@ -175,18 +175,25 @@ def extract_archive(archive, dest_root=None):
             break
     dest_root = dest_root or os.path.dirname(os.path.abspath(archive))
     target = os.path.join(dest_root, base + '.extracted')
-    if os.path.isdir(target) and os.path.getmtime(target) >= os.path.getmtime(archive):
-        return target
+    if os.path.isdir(target):
+        if os.path.getmtime(target) >= os.path.getmtime(archive):
+            return target
+        shutil.rmtree(target, ignore_errors=True)  # unpacked from an older archive
     os.makedirs(dest_root, exist_ok=True)
     tmp = tempfile.mkdtemp(dir=dest_root, prefix='.part_')
     try:
         with tarfile.open(archive) as tar:
             tar.extractall(tmp, filter='data')
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
     except (tarfile.TarError, OSError) as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ValueError('{}: cannot unpack the archive safely: {}'.format(archive, e)) from e
+    try:
+        os.replace(tmp, target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not os.path.isdir(target):
+            raise
+        # another process (rank) published the same folder first: use it
     return target
 
 

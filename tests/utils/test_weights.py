@@ -293,3 +293,16 @@ def test_arrays_split_by_paddle_save_are_joined_again(tmp_path):
     path.write_bytes(pickle.dumps(state, protocol=2))
     got = read_paddle_file(str(path))
     assert sorted(got) == ['b', 'w'] and got['w'].tobytes() == whole.tobytes()
+
+
+def test_ranks_unpacking_one_archive_at_once_share_one_folder(tmp_path):
+    paddle.seed(4)
+    source = TwoConvs()
+    archive = tmp_path / 'resnet_vd.tar.gz'
+    archive.write_bytes(_tar_gz({'resnet_vd/model.pdparams': _paddleseg_layout(source)}))
+    cache = str(tmp_path / 'cache')
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        states = list(pool.map(lambda _: read_paddle_file(str(archive), cache_dir=cache), range(4)))
+    for state in states:
+        assert state['head.weight'].tobytes() == source.head.weight.numpy().tobytes()
+    assert cached_files(cache) == ['model.pdparams']
