@@ -108,7 +108,7 @@ def paddle_logits(config, source, image, dtype):
     import paddle
 
     paddle.set_default_dtype(dtype)
-    model = build_model(load_config(config))
+    model = build_model(load_config(config), load_pretrained=False)
     shapes, dtypes, linear = target_spec(model)
     conversion = convert_state_dict(source, shapes, linear, dtypes)
     missing, unexpected = model.set_state_dict(conversion.state)

@@ -45,8 +45,8 @@ def parse_args(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--src', required=True, help='official checkpoint (.pth or .pth.tar)')
     parser.add_argument('--config', required=True,
-                        help='YAML config whose model receives the weights (e.g. configs/official/*.yml); '
-                             'a `pretrained` path in it is loaded while building, so prefer configs without one')
+                        help='YAML config whose model receives the weights (e.g. configs/official/*.yml; '
+                             'its `pretrained` files are not read)')
     parser.add_argument('--out', required=True, help='output .pdparams file')
     parser.add_argument('--backbone_only', action='store_true',
                         help='the source is an ImageNet backbone; write a file for the backbone\'s '
@@ -73,7 +73,7 @@ def save_atomically(state, out_path):
 def convert(src, config, out, backbone_only=False, log=print):
     """Convert ``src`` for the model of ``config`` and write ``out``; returns the Conversion."""
     source = read_torch_checkpoint(src)  # first: an unreadable file fails before the model is built
-    model = build_model(load_config(config))
+    model = build_model(load_config(config), load_pretrained=False)
     target = model.backbone if backbone_only else model
     shapes, dtypes, linear = target_spec(target)
     result = convert_state_dict(source, shapes, linear, dtypes, backbone_only=backbone_only)

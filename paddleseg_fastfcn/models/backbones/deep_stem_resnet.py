@@ -3,7 +3,7 @@ import paddle.nn as nn
 from paddleseg.cvlibs import manager
 
 from paddleseg_fastfcn.models.backbones.bottleneck import Bottleneck, he_conv
-from paddleseg_fastfcn.utils.pretrained import load_pretrained
+from paddleseg_fastfcn.utils.weights import load_backbone_weights
 
 BLOCKS_PER_STAGE = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3)}
 
@@ -33,8 +33,10 @@ class DeepStemResNet(nn.Layer):
         output_stride (int): 32 (plain, used with JPU), 16 or 8 (dilated
             baseline: layer3 dilation 2, layer4 dilation 4).
         in_channels (int): image channels.
-        pretrained (str | None): local path or URL of a Paddle state dict with
-            this layer's parameter names.
+        pretrained (str | None): local path or URL of a state dict with this
+            layer's parameter names; it must match exactly except an ImageNet
+            classifier (``fc.*``); ``'scratch'`` keeps the random init on purpose
+            (``utils.weights.load_backbone_weights``).
 
     Shapes:
         x: [N, in_channels, H, W] -> [c1, c2, c3, c4] with
@@ -74,7 +76,7 @@ class DeepStemResNet(nn.Layer):
         self.layer4 = self._make_stage(512, blocks[3], stride=stride4, dilation=dilation4)
         self.feat_channels = [256, 512, 1024, 2048]
         if pretrained:
-            load_pretrained(self, pretrained)
+            load_backbone_weights(self, pretrained)
 
     def _make_stage(self, planes, num_blocks, stride, dilation):
         out_channels = planes * Bottleneck.expansion
