@@ -14,6 +14,7 @@ matches.
 """
 import argparse
 import os
+import pickle
 import sys
 import tempfile
 
@@ -30,12 +31,13 @@ EncNet/PSP/DeepLabV3+JPU model (raw state dict or a training checkpoint with
 ImageNet ResNet (resnet50-ebb6acbb.pth, resnet101-2a57e44d.pth) - into a Paddle
 state dict for the model built from --config.
 
-SAFETY: checkpoints downloaded from the internet are untrusted. They are read with
-torch.load(path, map_location='cpu', weights_only=True), which rebuilds tensors and
-plain containers only and never executes pickled code; a file that needs more is
-refused.
+SAFETY: checkpoints downloaded from the internet are untrusted. They are read
+without torch by paddleseg_fastfcn.utils.torch_pickle: the zip format of
+torch >= 1.6 and the legacy format, through an unpickler that rebuilds tensors and
+plain containers only; a file whose pickle names any other global (code) is
+refused, naming the file and the global, before anything runs.
 
-Needs torch (only this tool does): pip install torch (the CPU build is enough).
+torch is not needed (neither for this tool nor for the project).
 Nothing is written if any checkpoint key has no counterpart, any model key is
 missing or any shape differs; all of them are listed. The output is written
 atomically (a temporary file renamed into place).
@@ -101,9 +103,7 @@ def main(argv=None):
         sys.exit('error: --src not found: {}'.format(args.src))
     try:
         convert(args.src, args.config, args.out, args.backbone_only)
-    except ImportError as e:
-        sys.exit('error: {}'.format(e))
-    except (ConfigError, CheckpointMismatch, ValueError) as e:
+    except (ConfigError, CheckpointMismatch, ValueError, pickle.UnpicklingError) as e:
         sys.exit('error: {}\nnothing was written to {}'.format(e, args.out))
 
 

@@ -16,15 +16,17 @@ purpose. Everything else must match the target model exactly: any key that maps
 to nothing, any model key left unfilled and any shape mismatch is an error, and the
 error lists all of them.
 
-This module never imports torch: it works on dicts of numpy arrays.
-:func:`read_torch_checkpoint` is the only torch-dependent function and imports it
-lazily.
+This module never imports torch: it works on dicts of numpy arrays, and
+:func:`read_torch_checkpoint` reads ``.pth`` files through the restricted
+unpickler of :mod:`paddleseg_fastfcn.utils.torch_pickle`.
 """
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 from paddle import nn
+
+from paddleseg_fastfcn.utils.torch_pickle import load_torch_file
 
 # Official top-level module -> this project's FastFCNSegmentor attribute.
 SEGMENTOR_PREFIXES = (
@@ -92,7 +94,7 @@ def unwrap_state_dict(checkpoint):
     Args:
         checkpoint (dict): a state dict, or a training checkpoint holding one under
             ``state_dict`` (the official ``train.py`` saves ``{'epoch', 'state_dict',
-            'optimizer', 'best_pred'}``).
+            'optimizer', 'best_pred'}``, mmseg ``{'meta', 'state_dict'}``) or ``model``.
 
     Returns:
         dict: key -> value, every leading ``module.`` (DataParallel) stripped.
@@ -103,8 +105,10 @@ def unwrap_state_dict(checkpoint):
     if not isinstance(checkpoint, dict):
         raise ValueError('expected a state dict or a dict with `state_dict`, got a {}'.format(
             type(checkpoint).__name__))
-    if 'state_dict' in checkpoint and isinstance(checkpoint['state_dict'], dict):
-        checkpoint = checkpoint['state_dict']
+    for wrapper in ('state_dict', 'model'):
+        if isinstance(checkpoint.get(wrapper), dict):
+            checkpoint = checkpoint[wrapper]
+            break
     state = {}
     for key, value in checkpoint.items():
         name = key
@@ -233,31 +237,24 @@ def convert_state_dict(source, target_shapes, linear_weights=(), target_dtypes=N
 
 
 def read_torch_checkpoint(path):
-    """Read a PyTorch checkpoint as ``{key: np.ndarray}`` without running pickled code.
+    """Read a PyTorch checkpoint as ``{key: np.ndarray}`` without torch and without running pickled code.
 
-    ``torch.load(weights_only=True)`` only rebuilds tensors and plain containers;
-    a checkpoint that needs anything else to unpickle is refused.
+    The file (zip or legacy ``torch.save`` format) is parsed by
+    :func:`~paddleseg_fastfcn.utils.torch_pickle.load_torch_file`, whose unpickler
+    admits only the torch globals a weights file needs; the state dict is then
+    unwrapped (:func:`unwrap_state_dict`), so training-checkpoint entries beside it
+    (``epoch``, ``optimizer``, mmseg's ``meta``) are ignored.
+
+    Returns:
+        dict[str, np.ndarray]: key (``module.`` removed) -> value (bfloat16 as float32).
 
     Raises:
-        ImportError: torch is not installed (it is needed only here).
-        ValueError: the file is not a readable weights-only checkpoint, or a value
-            is not a tensor.
+        FileNotFoundError: no such file.
+        UnsafePickleError: the pickle names a global outside the allow-list.
+        ValueError: a malformed file, or a state-dict value that is not a tensor.
     """
-    try:
-        import torch
-    except ImportError as e:
-        raise ImportError('reading PyTorch checkpoints needs torch, which this project does not '
-                          'require otherwise: pip install torch (the CPU build is enough)') from e
-    try:
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as e:  # torch raises UnpicklingError, RuntimeError, ... by cause
-        raise ValueError('{}: cannot read it as a weights-only PyTorch checkpoint '
-                         '(torch.load(weights_only=True) refuses pickled code): {}'.format(path, e)) from e
-    state = unwrap_state_dict(checkpoint)
-    not_tensors = sorted(k for k, v in state.items() if not torch.is_tensor(v))
+    state = unwrap_state_dict(load_torch_file(path))
+    not_tensors = sorted(k for k, v in state.items() if not isinstance(v, np.ndarray))
     if not_tensors:
         raise ValueError('{}: values that are not tensors under key(s): {}'.format(path, ', '.join(not_tensors)))
-    return {k: (v.float() if v.dtype == torch.bfloat16 else v).detach().cpu().numpy()
-            for k, v in state.items()}
+    return state
