@@ -47,6 +47,40 @@ BACKBONE_DROPS = (
 )
 
 
+
+@dataclass(frozen=True)
+class ImageNetFamily:
+    """A family of published ImageNet ResNet files and the backbone that takes their names.
+
+    Every family converts with the same backbone-only rules (BN statistics renamed,
+    ``fc`` and ``num_batches_tracked`` dropped): each backbone keeps its family's
+    parameter names. ``stem_key`` / ``stem_shape`` tell the families apart.
+    """
+    name: str
+    stem_key: str
+    stem_shape: tuple
+    backbones: tuple  # manager.BACKBONES names for depth 50 and 101
+    files: tuple  # published file names (torch hub style: <name>-<sha256 prefix>.pth)
+
+
+IMAGENET_FAMILIES = (
+    ImageNetFamily('official FastFCN deep stem 64-64-128', 'conv1.0.weight', (64, 3, 3, 3),
+                   ('DeepStemResNet50', 'DeepStemResNet101'), ('resnet50-ebb6acbb.pth', 'resnet101-2a57e44d.pth')),
+    ImageNetFamily('mmsegmentation ResNetV1c, deep stem 32-32-64', 'stem.0.weight', (32, 3, 3, 3),
+                   ('ResNet50V1c', 'ResNet101V1c'), ('resnet50_v1c-2cccc1ad.pth', 'resnet101_v1c-e67eebb6.pth')),
+    ImageNetFamily('torchvision v1.5, 7x7 stem', 'conv1.weight', (64, 3, 7, 7),
+                   ('TorchvisionResNet50', 'TorchvisionResNet101'), ('resnet50-0676ba61.pth', 'resnet101-63fe2227.pth')),
+)
+
+
+def imagenet_family(source):
+    """The :class:`ImageNetFamily` whose stem ``source`` (a backbone state dict) has, or None."""
+    for family in IMAGENET_FAMILIES:
+        if family.stem_key in source and tuple(np.shape(source[family.stem_key])) == family.stem_shape:
+            return family
+    return None
+
+
 class CheckpointMismatch(ValueError):
     """The checkpoint does not fit the model; the message lists every problem.
 
@@ -229,6 +263,10 @@ def convert_state_dict(source, target_shapes, linear_weights=(), target_dtypes=N
         if backbone_only and any(k.startswith('pretrained.') for k in source):
             hint = ('hint: the keys start with `pretrained.`: this is a whole segmentation checkpoint; '
                     'convert it without --backbone_only')
+        elif backbone_only and imagenet_family(source):
+            family = imagenet_family(source)
+            hint = 'hint: this file has the stem of the {} family; its backbone is {} (depth 50 / 101)'.format(
+                family.name, ' / '.join(family.backbones))
         elif not backbone_only and source and all(not k.startswith(('pretrained.', 'jpu.', 'head.', 'auxlayer.'))
                                                   for k in source):
             hint = 'hint: no key has an official segmentor prefix; for an ImageNet backbone use --backbone_only'
