@@ -6,6 +6,7 @@ backbones; torchvision's parameter counts (its published ``num_params``) check
 the generator. Full-size files are written in torch.save's zip layout into
 tmp_path (about 100 MB each, never committed) and read by the torch-free reader.
 """
+import importlib.util
 import math
 import os
 
@@ -78,22 +79,36 @@ def convert_onto(layer, source):
     return convert_for(layer, source, backbone_only=True)
 
 
-@pytest.mark.parametrize('stem, backbone_name, wrap', [
-    ('7x7', 'TorchvisionResNet50', False),   # resnet50-0676ba61.pth: a plain state dict with fc
-    ('v1c', 'ResNet50V1c', True),            # resnet50_v1c-2cccc1ad.pth, here as mmseg's {state_dict, meta}
+def load_converter():
+    spec = importlib.util.spec_from_file_location(
+        'convert_torch_checkpoint', os.path.join(REPO, 'tools', 'convert_torch_checkpoint.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('stem, backbone_name, config, wrap', [
+    # resnet50-0676ba61.pth: a plain state dict with fc
+    ('7x7', 'TorchvisionResNet50', 'encnet_jpu_r50tv_ade20k_480x480_120e.yml', False),
+    # resnet50_v1c-2cccc1ad.pth, here wrapped as mmseg's {state_dict, meta}
+    ('v1c', 'ResNet50V1c', 'encnet_jpu_r50v1c_cityscapes_480x480_240e.yml', True),
 ])
-def test_full_size_published_file_loads_with_no_key_left(tmp_path, stem, backbone_name, wrap):
+def test_full_size_published_file_converts_and_loads_with_no_key_left(tmp_path, stem, backbone_name, config, wrap):
     source = synthetic_state_dict(resnet_keys(stem, 50, with_fc=stem == '7x7'))
     path = str(tmp_path / 'imagenet.pth')
     write_torch_zip(path, {'state_dict': source, 'meta': {'mmcv_version': '1.0'}} if wrap else source)
     assert os.path.getsize(path) > 90e6  # full size: every tensor at its published shape
-    read = read_torch_checkpoint(path)
-    layer = backbone(backbone_name)
-    conversion = convert_onto(layer, read)
-    assert_loaded_exactly(layer, source, conversion)
-    dropped = sorted(k for k, _ in conversion.dropped if not k.endswith('num_batches_tracked'))
+    assert imagenet_family(read_torch_checkpoint(path)).backbones[0] == backbone_name
+    out = str(tmp_path / 'backbone.pdparams')
+    # The config names a URL for these weights: the converter must not load (download) it.
+    result = load_converter().convert(path, os.path.join(REPO, 'configs', 'encnet', config), out,
+                                      backbone_only=True, log=lambda line: None)
+    dropped = sorted(k for k, _ in result.dropped if not k.endswith('num_batches_tracked'))
     assert dropped == (['fc.bias', 'fc.weight'] if stem == '7x7' else [])
-    assert imagenet_family(read).backbones[0] == backbone_name
+    loaded = manager.BACKBONES[backbone_name](pretrained=out).state_dict()
+    assert sorted(result.renamed.values()) == sorted(loaded)
+    for key, name in result.renamed.items():
+        np.testing.assert_array_equal(loaded[name].numpy(), source[key], err_msg=key)
 
 
 @pytest.mark.parametrize('stem, backbone_name', [('7x7', 'TorchvisionResNet101'), ('v1c', 'ResNet101V1c')])
