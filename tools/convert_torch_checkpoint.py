@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from paddleseg_fastfcn.core.builder import ConfigError, build_model, load_config  # noqa: E402
 from paddleseg_fastfcn.utils.torch_checkpoint import (  # noqa: E402
-    CheckpointMismatch, convert_state_dict, read_torch_checkpoint, target_spec)
+    CheckpointMismatch, convert_for_layer, read_torch_checkpoint)
 
 DESCRIPTION = """\
 Convert an official FastFCN (wuhuikai/FastFCN) PyTorch checkpoint - a whole
@@ -90,8 +90,7 @@ def convert(src, config, out, backbone_only=False, log=print):
             section['pretrained'] = None
     model = build_model(cfg)
     target = model.backbone if backbone_only else model
-    shapes, dtypes, linear = target_spec(target)
-    result = convert_state_dict(source, shapes, linear, dtypes, backbone_only=backbone_only)
+    result = convert_for_layer(source, target, backbone_only=backbone_only)
     # Load into the model as a last check that the names are the model's own.
     missing, unexpected = target.set_state_dict(result.state)
     if missing or unexpected:

@@ -274,6 +274,24 @@ def convert_state_dict(source, target_shapes, linear_weights=(), target_dtypes=N
     return result
 
 
+def convert_for_layer(source, layer, backbone_only=False):
+    """Convert ``source`` onto ``layer``'s own names, shapes and dtypes.
+
+    Args:
+        source (dict[str, np.ndarray]): a PyTorch state dict (see :func:`read_torch_checkpoint`).
+        layer (paddle.nn.Layer): the whole model, or with ``backbone_only`` its backbone.
+        backbone_only (bool): ``source`` is an ImageNet backbone of one of :data:`IMAGENET_FAMILIES`.
+
+    Returns:
+        Conversion (load ``.state`` with ``layer.set_state_dict``).
+
+    Raises:
+        CheckpointMismatch: see :func:`convert_state_dict`.
+    """
+    shapes, dtypes, linear = target_spec(layer)
+    return convert_state_dict(source, shapes, linear, dtypes, backbone_only=backbone_only)
+
+
 def read_torch_checkpoint(path):
     """Read a PyTorch checkpoint as ``{key: np.ndarray}`` without torch and without running pickled code.
 

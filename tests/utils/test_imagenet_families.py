@@ -16,9 +16,8 @@ import pytest
 from paddleseg.cvlibs import Config, SegBuilder, manager
 
 from paddleseg_fastfcn.utils.torch_checkpoint import (
-    IMAGENET_FAMILIES, CheckpointMismatch, imagenet_family, read_torch_checkpoint)
-from tests.tools.test_convert_torch_checkpoint import (
-    assert_loaded_exactly, convert_for, read_part, synthetic_state_dict)
+    IMAGENET_FAMILIES, CheckpointMismatch, convert_for_layer, imagenet_family, read_torch_checkpoint)
+from tests.tools.test_convert_torch_checkpoint import assert_loaded_exactly, read_part, synthetic_state_dict
 from tests.utils.torch_zip_writer import write_torch_zip
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -76,7 +75,7 @@ def backbone(name):
 
 
 def convert_onto(layer, source):
-    return convert_for(layer, source, backbone_only=True)
+    return convert_for_layer(source, layer, backbone_only=True)
 
 
 def load_converter():
