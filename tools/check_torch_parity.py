@@ -144,7 +144,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'official.pth')
         torch.save({'epoch': 0, 'state_dict': torch_model.state_dict()}, path)
-        source = read_torch_checkpoint(path)  # the converter's reader: weights_only
+        source = read_torch_checkpoint(path)  # the converter's torch-free reader
     image = image.numpy()
     ours64 = paddle_logits(args.config, source, image, 'float64')
     ours32 = paddle_logits(args.config, source, image, 'float32')

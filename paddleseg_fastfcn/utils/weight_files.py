@@ -65,7 +65,7 @@ PADDLE_GLOBALS = {
 }
 
 
-def _kind(path):
+def file_kind(path):
     """'torch', 'archive' or 'paddle' from the file's first bytes."""
     with open(path, 'rb') as f:
         head = f.read(16)
@@ -129,7 +129,7 @@ def read_paddle_file(path, what='weights', cache_dir=None):
     """
     if not os.path.isfile(path):
         raise FileNotFoundError('{} file not found: {}'.format(what, path))
-    kind = _kind(path)
+    kind = file_kind(path)
     if kind == 'torch':
         from .torch_checkpoint import read_torch_checkpoint
         return read_torch_checkpoint(path)

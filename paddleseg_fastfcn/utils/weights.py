@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from paddleseg.utils import logger
 
 from . import download
-from .weight_files import WeightsError, read_paddle_file
+from .weight_files import WeightsError, file_kind, read_paddle_file
 
 # The classifier of the ImageNet files a backbone is initialised from (PaddleSeg /
 # PaddleClas ResNet_vd, torchvision / mmseg / the official deep-stem ResNets all name it `fc`).
@@ -63,7 +63,23 @@ def _mismatch_message(path, layer_name, rule, missing, unexpected, mismatched):
     return '; '.join(parts)
 
 
-def load_weights(layer, path_or_url, strict=True, prefix='', skip=(), sha256=None, cache_dir=None):
+def _read_state(path, layer, prefix, backbone, cache_dir):
+    """The file's state dict (``prefix`` removed); a PyTorch file's keys converted to ``layer``'s names."""
+    if file_kind(path) != 'torch':
+        state = read_paddle_file(path, 'weights', cache_dir)
+        return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    if prefix:
+        raise WeightsError('{}: a PyTorch file is converted whole onto {}; prefix {!r} is not supported '
+                           'for it'.format(path, type(layer).__name__, prefix))
+    from .torch_checkpoint import CheckpointMismatch, convert_for_layer, read_torch_checkpoint
+    try:
+        return convert_for_layer(read_torch_checkpoint(path), layer, backbone_only=backbone).state
+    except CheckpointMismatch as e:
+        raise WeightsError('{} (a PyTorch file) does not fit {}: {}'.format(path, type(layer).__name__, e)) from e
+
+
+def load_weights(layer, path_or_url, strict=True, prefix='', skip=(), sha256=None, cache_dir=None,
+                 backbone=False):
     """Load a state dict file (or URL) into ``layer`` by parameter name (rules: module doc).
 
     Args:
@@ -78,6 +94,10 @@ def load_weights(layer, path_or_url, strict=True, prefix='', skip=(), sha256=Non
             (an ImageNet classifier); ignored under every rule.
         sha256 (str | None): expected sha256 of a downloaded file (see ``download.fetch``).
         cache_dir (str | None): download / archive cache root.
+        backbone (bool): ``layer`` is a backbone; a PyTorch file is then read as an
+            ImageNet file of the backbone's family (``torch_checkpoint.IMAGENET_FAMILIES``),
+            else as an official FastFCN segmentor checkpoint. PyTorch keys are renamed
+            onto the layer's names before the rule is applied.
 
     Returns:
         LoadReport
@@ -89,8 +109,7 @@ def load_weights(layer, path_or_url, strict=True, prefix='', skip=(), sha256=Non
     """
     path = (download.fetch(path_or_url, sha256, cache_dir) if download.is_url(path_or_url)
             else str(path_or_url))
-    state = read_paddle_file(path, 'weights', cache_dir)
-    state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    state = _read_state(path, layer, prefix, backbone, cache_dir)
     own = layer.state_dict()
     report = LoadReport(path=path)
     report.skipped = sorted(k for k in state if k not in own and any(fnmatch.fnmatchcase(k, p) for p in skip))
@@ -164,5 +183,6 @@ def load_backbone_weights(backbone, pretrained, sha256=None, cache_dir=None, key
             '{}: backbone weights not found: {}. To fix: {}; to train from random weights on '
             'purpose, set `{}: {}` (e.g. --opts {}={})'.format(key, pretrained, WHERE_TO_GET, key,
                                                                 SCRATCH, key, SCRATCH))
-    load_weights(backbone, pretrained, strict=True, skip=CLASSIFIER_KEYS, sha256=sha256, cache_dir=cache_dir)
+    load_weights(backbone, pretrained, strict=True, skip=CLASSIFIER_KEYS, sha256=sha256, cache_dir=cache_dir,
+                 backbone=True)
     return None
