@@ -67,6 +67,12 @@ def test_resume_auto_starts_fresh_then_continues_from_the_newest_checkpoint(tmp_
     assert 'resume auto: skipping {}'.format(os.path.join(out, 'iter_2')) in log
     assert 'resumed from {} at iteration 1'.format(os.path.join(out, 'iter_1')) in log
     assert log.count('iter: 2/3') == 1  # iteration 2 re-run from iter_1, then 3
+    # Rerunning the finished job resumes at its end and trains nothing more.
+    again = train(config, save_dir=out, iters=3, save_interval=1, log_iters=1, seed=3,
+                  resume_model='auto')
+    assert again['iter'] == 3 and again['loss'] is None
+    with open(os.path.join(out, 'train.log')) as f:
+        assert f.read().count('iter: 3/3') == 1
 
 
 def test_resume_from_missing_directory_names_the_path(tmp_path):

@@ -19,6 +19,8 @@ import numpy as np
 import paddle
 import pytest
 
+from paddleseg_fastfcn.core.train import train
+
 from tests.distributed.group_norm_segmentor import write_group_norm_config
 from tests.distributed.launch_helpers import (LAUNCH_TIMEOUT, explain, free_port, kill_machine,
                                               launch, launch_command, start, wait_for,
@@ -141,3 +143,26 @@ def test_a_killed_node_makes_the_other_end_non_zero_within_the_bound(tmp_path):
     log = worker_logs(str(survivor_logs))[0]
     assert re.search(r'gloo/transport/tcp/pair\.cc:\d+\] .*(reset|closed|TIMEOUT)', log), \
         log[-3000:]
+
+
+def test_resume_auto_refuses_when_the_nodes_see_different_checkpoints(tmp_path):
+    """Node-local save_dirs: node 0 has iter_2, node 1 has none; continuing would mix states."""
+    config = write_group_norm_config(tmp_path)
+    save_dirs = [str(tmp_path / 'node{}_out'.format(n)) for n in (0, 1)]
+    train(config, save_dir=save_dirs[0], iters=2, batch_size=1, save_interval=2, seed=5)
+    nodes = _start_nodes(tmp_path, 'auto', lambda n: [
+        '--config', config, '--device', 'cpu', '--iters', 4, '--batch_size', 1, '--seed', 5,
+        '--save_dir', save_dirs[n], '--resume_model', 'auto'])
+    try:
+        for process, _, _ in nodes:
+            process.wait(timeout=LAUNCH_TIMEOUT)
+    finally:
+        for process, _, _ in nodes:
+            kill_machine(process)
+    for process, log_dir, output in nodes:
+        assert process.returncode != 0, _explain_node(process, log_dir, output)
+        log = worker_logs(str(log_dir))[0]
+        assert ('--resume_model auto: the ranks found different newest checkpoints in '
+                '{} (iterations 0 to 2; 0 = none)'.format(save_dirs[_global_rank(log_dir)])
+                in log), log[-3000:]
+    assert sorted(os.listdir(save_dirs[0])) == ['iter_2', 'train.log']  # nothing trained
