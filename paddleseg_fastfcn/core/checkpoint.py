@@ -159,6 +159,36 @@ def check_checkpoint_dir(path):
                                 '{}'.format(path, ', '.join(missing)))
 
 
+def find_latest_checkpoint(save_dir, info=print):
+    """The newest complete ``save_dir/iter_N`` (``--resume_model auto``).
+
+    A checkpoint is published by one rename, so an ``iter_N`` lacking a file was
+    not written by ``save_checkpoint`` (copied in part, or damaged) and is
+    skipped, as are the temporary directories of a save that was interrupted.
+
+    Args:
+        save_dir (str): the run's save_dir (may not exist yet).
+        info (callable): receives one line per skipped directory.
+
+    Returns:
+        tuple | None: (iteration, directory), None when there is no complete one.
+    """
+    if os.path.isdir(save_dir):
+        for name in sorted(os.listdir(save_dir)):
+            if name.startswith(TMP_PREFIX):
+                info('resume auto: skipping {}, the temporary directory of an interrupted '
+                     'save'.format(os.path.join(save_dir, name)))
+    for iteration, path in reversed(list_iter_checkpoints(save_dir)):
+        try:
+            check_checkpoint_dir(path)
+        except FileNotFoundError as e:
+            info('resume auto: skipping {} ({})'.format(
+                path, str(e).replace('--resume_model: ', '')))
+            continue
+        return iteration, path
+    return None
+
+
 def load_checkpoint(path, model, optimizer):
     """Restore model and optimizer from a checkpoint dir; return its train state.
 

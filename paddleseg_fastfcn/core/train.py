@@ -18,7 +18,8 @@ from paddleseg_fastfcn.core import checkpoint as ckpt
 from paddleseg_fastfcn.core.builder import builder, load_config
 from paddleseg_fastfcn.core.data_loader import build_loader
 from paddleseg_fastfcn.core.distributed import (all_finite, init_distributed,
-                                                maybe_sync_batchnorm, mean_over_ranks)
+                                                maybe_sync_batchnorm, mean_over_ranks,
+                                                min_max_over_ranks)
 from paddleseg_fastfcn.core.loss_terms import check_finite, term_names, weighted_loss_terms
 from paddleseg_fastfcn.core.optim import build_optimizer, group_lr_multipliers
 from paddleseg_fastfcn.core.sampler import ShardedBatchSampler
@@ -27,6 +28,10 @@ from paddleseg_fastfcn.core.train_state import TrainRun, TrainSettings, TrainSta
 from paddleseg_fastfcn.datasets import validate_dataset
 from paddleseg_fastfcn.utils.device import check_precision, set_device
 from paddleseg_fastfcn.utils.train_logger import LogWindow, TrainLogger
+
+
+# --resume_model value: continue from the newest complete checkpoint in save_dir, if any.
+AUTO_RESUME = 'auto'
 
 
 def seed_everything(seed):
@@ -47,7 +52,7 @@ def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=
     """
     amp_dtype = check_precision(device, precision, amp_level)
     set_device(device)
-    if resume_model:
+    if resume_model and resume_model != AUTO_RESUME:
         ckpt.check_checkpoint_dir(resume_model)  # fail before the slow builds
     cfg = load_config(config, learning_rate=learning_rate, batch_size=batch_size,
                       iters=iters, opts=opts)
@@ -58,6 +63,8 @@ def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=
         keep_checkpoint_max=keep_checkpoint_max, num_workers=num_workers, device=device,
         amp_dtype=amp_dtype, amp_level=amp_level, world_size=world_size, rank=rank)
     try:
+        if resume_model == AUTO_RESUME:
+            resume_model = _newest_checkpoint(save_dir, log)
         # A fresh name scope: optimizer state is keyed by parameter names, so a
         # resumed run must name parameters as the run that saved them did,
         # whatever was built earlier in this process.
@@ -68,6 +75,27 @@ def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=
             return _loop(run, settings, log)
     finally:
         log.close()
+
+
+def _newest_checkpoint(save_dir, log):
+    """``--resume_model auto``: save_dir's newest complete checkpoint, or None (fresh start).
+
+    Every rank looks on its own file system and all must find the same
+    iteration, otherwise ranks would continue from different states.
+    """
+    found = ckpt.find_latest_checkpoint(save_dir, log.info)
+    iteration = found[0] if found else 0
+    low, high = min_max_over_ranks(iteration)
+    if low != high:
+        raise ValueError('--resume_model auto: the ranks found different newest checkpoints '
+                         'in {} (iterations {} to {}; 0 = none): every machine must see the '
+                         'same save_dir, e.g. a shared file system'.format(save_dir, low, high))
+    if found is None:
+        log.info('resume auto: no complete checkpoint in {}, starting from iteration '
+                 '0'.format(save_dir))
+        return None
+    log.info('resume auto: newest complete checkpoint is {}'.format(found[1]))
+    return found[1]
 
 
 def _shared_seed(seed, world_size):

@@ -111,3 +111,26 @@ def test_train_state_is_plain_and_an_old_rng_object_is_refused_with_advice(tmp_p
         pickle.dump({'iter': 1, 'rng': {'paddle': paddle.get_rng_state()}}, f)
     with pytest.raises(ValueError, match='older version.*GeneratorState'):
         ckpt.load_checkpoint(path, *_model_and_optimizer())
+
+
+def test_find_latest_skips_incomplete_and_temporary_directories(tmp_path):
+    model, optimizer = _model_and_optimizer()
+    for it in (2, 10, 4):
+        ckpt.save_checkpoint(str(tmp_path), 'iter_{}'.format(it), model, optimizer, _state(it))
+    os.remove(os.path.join(tmp_path, 'iter_10', ckpt.OPTIMIZER_FILE))  # damaged / partly copied
+    os.makedirs(tmp_path / '.tmp_iter_12_4242')  # a save interrupted by a kill
+    os.makedirs(tmp_path / 'best_model')
+    lines = []
+    assert ckpt.find_latest_checkpoint(str(tmp_path), lines.append) == (
+        4, os.path.join(str(tmp_path), 'iter_4'))
+    assert len(lines) == 2
+    assert '.tmp_iter_12_4242' in lines[0] and 'interrupted save' in lines[0]
+    assert 'iter_10' in lines[1] and 'missing model.pdopt' in lines[1]
+
+
+def test_find_latest_without_checkpoints_is_none(tmp_path):
+    lines = []
+    assert ckpt.find_latest_checkpoint(str(tmp_path / 'not_created'), lines.append) is None
+    os.makedirs(tmp_path / 'iter_3')  # empty: not a checkpoint
+    assert ckpt.find_latest_checkpoint(str(tmp_path), lines.append) is None
+    assert len(lines) == 1 and 'iter_3' in lines[0]
