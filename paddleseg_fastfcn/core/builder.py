@@ -23,6 +23,10 @@ KNOWN_TOP_LEVEL_KEYS = frozenset({
     'to_static_training',
     # paddleseg-fastfcn: SyncBN switch for multi-GPU training.
     'sync_bn',
+    # paddleseg-fastfcn: class names of the evaluation reports (a built-in list or a names
+    # file, see datasets/class_names.py); top level because PaddleSeg's dataset classes
+    # accept no extra keyword.
+    'class_names',
 })
 
 
