@@ -37,6 +37,10 @@ KNOWN_TOP_LEVEL_KEYS = frozenset({
     'lr_scheduler', 'loss', 'model', 'test_config', 'export',
     # paddleseg-fastfcn: SyncBN switch for multi-GPU training.
     'sync_bn',
+    # paddleseg-fastfcn: class names of the evaluation reports (a built-in list or a names
+    # file, see datasets/class_names.py); top level because PaddleSeg's dataset classes
+    # accept no extra keyword.
+    'class_names',
 })
 # PaddleSeg 2.8 keys this project's trainer does not implement: PaddleSeg would
 # parse them and the run would silently differ from what the file asks for.

@@ -21,9 +21,15 @@ from .inference_options import InferenceOptions
 
 OVERLAY_DIR = 'added_prediction'
 MASK_DIR = 'pseudo_color_prediction'
+SUBMISSION_DIR = 'ade20k_submission'
+# 'pseudo_color': palette masks and overlays; 'ade20k_submission': the SceneParsing
+# test server's format (one uint8 PNG of class id + 1 per image, 0 = "other").
+OUTPUT_FORMATS = ('pseudo_color', 'ade20k_submission')
+ADE20K_NUM_CLASSES = 150
 
 
-def predict(model, transforms, image_path, save_dir='output/result', options=InferenceOptions()):
+def predict(model, transforms, image_path, save_dir='output/result', options=InferenceOptions(),
+            output_format='pseudo_color'):
     """Predict every image under ``image_path`` and write masks and overlays.
 
     Args:
@@ -35,10 +41,20 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
             (image blended with the mask), ``<rel>`` = path relative to the input.
         options (InferenceOptions): whole / sliding-window, multi-scale and flip
             inference; the default is one whole-image pass.
+        output_format (str): 'pseudo_color' (the two outputs above) or
+            'ade20k_submission': only ``save_dir/ade20k_submission/<rel>.png``, uint8
+            class id + 1 (needs a 150-class model).
 
     Returns:
         list[str]: the written mask files.
+
+    Raises:
+        ValueError: an unknown ``output_format``, or 'ade20k_submission' with a model
+            whose output does not have 150 classes.
     """
+    if output_format not in OUTPUT_FORMATS:
+        raise ValueError('output_format must be one of {}, got {!r}'.format(
+            ', '.join(OUTPUT_FORMATS), output_format))
     images = collect_images(image_path)
     model.eval()
     written = []
@@ -50,8 +66,16 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
         data = transforms({'img': img_bgr.astype(np.float32), 'trans_info': []})
         im = paddle.to_tensor(data['img'][np.newaxis])
         logit = predict_logits(model, im, data['trans_info'], options)
+        if output_format == 'ade20k_submission' and logit.shape[1] != ADE20K_NUM_CLASSES:
+            raise ValueError('--output_format ade20k_submission needs a {}-class ADE20K model; '
+                             'this one predicts {} classes'.format(ADE20K_NUM_CLASSES, logit.shape[1]))
         pred = paddle.argmax(logit, axis=1)[0].numpy().astype(np.uint8)
         rel = os.path.splitext(os.path.relpath(os.path.abspath(path), os.path.abspath(images.base)))[0]
+        if output_format == 'ade20k_submission':
+            written.append(_write_submission_png(pred, os.path.join(save_dir, SUBMISSION_DIR,
+                                                                    rel + '.png')))
+            bar.update(i + 1)
+            continue
         mask_path = os.path.join(save_dir, MASK_DIR, rel + '.png')
         overlay_path = os.path.join(save_dir, OVERLAY_DIR, rel + '.png')
         for p in (mask_path, overlay_path):
@@ -63,8 +87,16 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
     return written
 
 
+def _write_submission_png(pred, path):
+    """Write ``pred`` ([H, W] class ids 0..149) as the test server wants: uint8 id + 1."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if not cv2.imwrite(path, pred.astype(np.uint8) + 1):
+        raise ValueError('cannot write {}'.format(path))
+    return path
+
+
 def predict_from_config(config, model_path, image_path, save_dir='output/result', opts=None,
-                        overrides=None):
+                        overrides=None, output_format='pseudo_color'):
     """What predict.py does: build from ``config`` (its val transforms and
     ``test_config``), load ``model_path`` and run ``predict``.
 
@@ -82,4 +114,5 @@ def predict_from_config(config, model_path, image_path, save_dir='output/result'
     model = build_model(cfg, load_pretrained=False)
     load_model_weights(model, model_path)
     transforms = Compose(builder(cfg).val_transforms)
-    return predict(model, transforms, image_path, save_dir=save_dir, options=options)
+    return predict(model, transforms, image_path, save_dir=save_dir, options=options,
+                   output_format=output_format)

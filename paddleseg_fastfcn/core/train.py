@@ -20,6 +20,7 @@ from paddleseg_fastfcn.core.data_loader import build_loader
 from paddleseg_fastfcn.core.distributed import (all_finite, init_distributed,
                                                 maybe_sync_batchnorm, mean_over_ranks,
                                                 min_max_over_ranks)
+from paddleseg_fastfcn.core.inference_options import InferenceOptions
 from paddleseg_fastfcn.core.loss_terms import check_finite, term_names, weighted_loss_terms
 from paddleseg_fastfcn.core.optim import build_optimizer, group_lr_multipliers
 from paddleseg_fastfcn.core.sampler import ShardedBatchSampler
@@ -123,15 +124,20 @@ def _build(cfg, seed, settings, log):
     losses = seg.loss
     # validate_dataset: missing files, unreadable images and out-of-range labels
     # raise errors naming the file (PaddleSeg's datasets do not check).
-    val_dataset = None
+    val_dataset = eval_options = class_names = None
     if settings.do_eval:
+        from paddleseg_fastfcn.core.evaluate import dataset_class_names
         val_dataset = validate_dataset(seg.val_dataset, cfg.val_dataset_cfg)
+        # val.py's protocol (test_config), so best_model is chosen by the score val.py reports.
+        eval_options = InferenceOptions.from_config(cfg.test_config)
+        class_names = dataset_class_names(cfg, val_dataset)
     return TrainRun(
         model=model, optimizer=build_optimizer(seg, model), lr_scheduler=seg.lr_scheduler,
         losses=losses, names=term_names(losses['types']),
         train_dataset=validate_dataset(seg.train_dataset, cfg.train_dataset_cfg),
         val_dataset=val_dataset, batch_size=cfg.batch_size,
-        state=TrainState(seed=seed, total_iters=cfg.iters))
+        state=TrainState(seed=seed, total_iters=cfg.iters), eval_options=eval_options,
+        class_names=class_names)
 
 
 def _resume(run, path, requested_seed, log):
@@ -240,11 +246,11 @@ def _step(run, train_model, scaler, data, iteration, settings):
 def _eval_and_save(run, scaler, settings, log):
     """Evaluate (with do_eval, on every rank), then rank 0 writes the checkpoints."""
     state, iteration = run.state, run.state.iteration
-    score, is_best = None, False
+    score, is_best, metrics = None, False, None
     if run.val_dataset is not None:
         from paddleseg_fastfcn.core.evaluate import evaluate
         metrics = evaluate(run.model, run.val_dataset, num_workers=settings.num_workers,
-                           print_detail=False)
+                           options=run.eval_options, print_detail=False)
         score = {'miou': float(metrics['miou']), 'acc': float(metrics['acc']), 'iter': iteration}
         log.info('[EVAL] iter: {}, mIoU: {:.4f}, acc: {:.4f}'.format(
             iteration, score['miou'], score['acc']))
@@ -254,8 +260,12 @@ def _eval_and_save(run, scaler, settings, log):
         return
     state.scaler = scaler.state_dict() if scaler is not None else None
     if is_best:
-        ckpt.save_checkpoint(settings.save_dir, 'best_model', run.model, run.optimizer, state,
-                             score)
+        best_dir = ckpt.save_checkpoint(settings.save_dir, 'best_model', run.model, run.optimizer,
+                                        state, score)
+        # Beside the weights: the evaluation that made them best (val.py's files).
+        from paddleseg_fastfcn.core.evaluate import write_results
+        write_results(metrics, best_dir, run.class_names,
+                      extra={'iter': iteration, 'inference': run.eval_options.to_dict()})
         log.info('best model so far (mIoU {:.4f}) saved to {}/best_model'.format(
             state.best_miou, settings.save_dir))
     path = ckpt.save_checkpoint(settings.save_dir, 'iter_{}'.format(iteration), run.model,

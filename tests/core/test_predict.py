@@ -72,3 +72,47 @@ def test_bad_inputs_named(tmp_path, model):
     listing.write_text('bad.png\n')
     with pytest.raises(ImageReadError, match=r'cannot read image file .*bad\.png \(listed at .*list\.txt:1\)'):
         predict(model, T.Compose([]), str(listing), save_dir=str(tmp_path / 'out'))
+
+
+class ManyClassNearestColor(NearestColor):
+    """150 classes: COLORS at ids 5, 77 and 149, dim greys (never nearest) elsewhere."""
+    IDS = (5, 77, 149)
+
+    def __init__(self, num_classes=150):
+        colors = np.stack([np.full(3, 2.0 * (k % 20), np.float32) for k in range(num_classes)])
+        colors[list(self.IDS)] = COLORS
+        super().__init__(colors)
+
+
+def test_ade20k_submission_writes_class_id_plus_one_named_as_the_images(tmp_path):
+    images = tmp_path / 'images'
+    (images / 'sub').mkdir(parents=True)
+    expected = write_colour_image(images / 'ADE_test_00000001.jpg', shape=(20, 30))
+    write_colour_image(images / 'sub' / 'ADE_test_00000002.png', shape=(16, 24))
+    model = ManyClassNearestColor()
+    model.eval()
+    out = tmp_path / 'out'
+    written = predict(model, T.Compose([]), str(images), save_dir=str(out),
+                      output_format='ade20k_submission')
+    sub = out / 'ade20k_submission'
+    assert sorted(written) == [str(sub / 'ADE_test_00000001.png'),
+                               str(sub / 'sub' / 'ADE_test_00000002.png')]
+    assert not (out / 'pseudo_color_prediction').exists() and not (out / 'added_prediction').exists()
+    with Image.open(sub / 'ADE_test_00000001.png') as im:
+        assert im.mode == 'L'
+        values = np.asarray(im)
+    # argmax + 1: class 5 (left half) -> 6, class 77 (right half) -> 78.
+    ids = np.array(ManyClassNearestColor.IDS)[expected]
+    np.testing.assert_array_equal(values, ids + 1)
+    with Image.open(sub / 'sub' / 'ADE_test_00000002.png') as im:
+        assert im.size == (24, 16)
+
+
+def test_ade20k_submission_needs_150_classes(tmp_path, model):
+    write_colour_image(tmp_path / 'x.png')
+    with pytest.raises(ValueError, match='needs a 150-class ADE20K model; this one predicts 3'):
+        predict(model, T.Compose([]), str(tmp_path / 'x.png'), save_dir=str(tmp_path / 'out'),
+                output_format='ade20k_submission')
+    assert not (tmp_path / 'out' / 'ade20k_submission').exists()
+    with pytest.raises(ValueError, match='output_format must be one of'):
+        predict(model, T.Compose([]), str(tmp_path / 'x.png'), output_format='ade20k')
