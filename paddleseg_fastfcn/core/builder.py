@@ -15,7 +15,9 @@ a PaddleSeg ``.tar.gz``, a PyTorch ``.pth``), optionally checked against
 ``model.backbone.pretrained_sha256``; ``scratch`` starts from random weights on
 purpose. Unset (PaddleSeg's ``null``) also starts from random weights; both log a
 WARNING. A local path that does not exist stops the build with an error saying
-where to get the weights.
+where to get the weights. ``model.pretrained`` (a warm start of the whole model) is
+optional; ``scratch`` there marks a model without a backbone (Fast-SCNN) as trained
+from random weights on purpose, which the log says.
 """
 import os
 import re
@@ -23,10 +25,11 @@ import re
 import yaml
 from paddleseg.cvlibs import Config, SegBuilder
 from paddleseg.cvlibs.config import parse_from_yaml
+from paddleseg.utils import logger
 from paddleseg.utils.utils import CachedProperty
 
 import paddleseg_fastfcn  # noqa: F401  (registers components)
-from paddleseg_fastfcn.utils.weights import load_backbone_weights, load_weights
+from paddleseg_fastfcn.utils.weights import SCRATCH, is_scratch, load_backbone_weights, load_weights
 
 # Config keys of weight files, taken out before PaddleSeg builds the components.
 WEIGHT_KEYS = ('pretrained', 'pretrained_sha256')
@@ -171,8 +174,8 @@ class WeightLoadingSegBuilder(SegBuilder):
             file (val / predict / export load a trained model over it anyway).
 
     Attributes:
-        random_init_warning (str | None): after ``model``: the WARNING line when
-            the backbone starts from random weights.
+        random_init_warning (str | None): after ``model``: the line saying that the
+            model starts from random weights (a WARNING for a backbone), for the run's log.
     """
 
     def __init__(self, cfg, load_pretrained=True):
@@ -199,7 +202,14 @@ class WeightLoadingSegBuilder(SegBuilder):
         if has_backbone:
             self.random_init_warning = load_backbone_weights(
                 model.backbone, backbone_weights['pretrained'], backbone_weights['pretrained_sha256'])
-        if model_weights['pretrained']:
+        if is_scratch(model_weights['pretrained']):
+            # A model without a backbone (Fast-SCNN, which its authors train from random
+            # weights too): say so, without the backbone warning's accuracy claim.
+            if not has_backbone:
+                self.random_init_warning = ('{} starts from random weights on purpose (model.pretrained is '
+                                            '{})'.format(type(model).__name__, SCRATCH))
+                logger.info(self.random_init_warning)
+        elif model_weights['pretrained']:
             load_weights(model, model_weights['pretrained'], strict=False,
                          sha256=model_weights['pretrained_sha256'])
         return model
