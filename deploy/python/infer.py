@@ -5,12 +5,8 @@
 
 See deploy/README.md; the implementation is paddleseg_fastfcn.deploy.infer.
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-from paddleseg_fastfcn.deploy.infer import main  # noqa: E402
+from paddleseg_fastfcn.deploy.infer import main
 
 if __name__ == '__main__':
     main()
