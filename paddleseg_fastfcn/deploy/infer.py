@@ -18,13 +18,8 @@ from paddleseg_fastfcn.utils.image_io import collect_images
 from paddleseg_fastfcn.utils.trans_info import resize_nearest, reverse_transform
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description='Segment images with an exported paddleseg-fastfcn model.')
-    p.add_argument('--config', required=True, help='deploy.yaml written by export.py')
-    p.add_argument('--image_path', required=True, help='an image, a folder, or a list file (.txt / .list) of images')
-    p.add_argument('--batch_size', type=int, default=1)
-    p.add_argument('--save_dir', default='./output')
-    p.add_argument('--device', choices=['cpu', 'gpu'], default='cpu')
+def add_predictor_args(p):
+    """The backend / runtime flags of ``build_predictor`` (infer.py and eval.py; not ``--device``)."""
     p.add_argument('--backend', choices=['paddle', 'onnxruntime'], default='paddle')
     p.add_argument('--onnx_file', default=None,
                    help='ONNX model for --backend onnxruntime (default: Deploy.onnx_model of --config)')
@@ -35,6 +30,16 @@ def parse_args(argv=None):
                    help='TensorRT: take the dynamic shape range from the input images')
     p.add_argument('--cpu_threads', type=int, default=os.cpu_count() or 1)
     p.add_argument('--enable_mkldnn', type=str2bool, default=False, help='oneDNN kernels on CPU')
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='Segment images with an exported paddleseg-fastfcn model.')
+    p.add_argument('--config', required=True, help='deploy.yaml written by export.py')
+    p.add_argument('--image_path', required=True, help='an image, a folder, or a list file (.txt / .list) of images')
+    p.add_argument('--batch_size', type=int, default=1)
+    p.add_argument('--save_dir', default='./output')
+    p.add_argument('--device', choices=['cpu', 'gpu'], default='cpu')
+    add_predictor_args(p)
     p.add_argument('--benchmark', type=str2bool, default=False)
     p.add_argument('--model_name', default='fastfcn', help='name in the benchmark report')
     p.add_argument('--with_argmax', type=str2bool, default=False,
