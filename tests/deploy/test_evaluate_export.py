@@ -19,15 +19,13 @@ import yaml
 
 from paddleseg_fastfcn.core.builder import builder, load_config
 from paddleseg_fastfcn.core.evaluate import evaluate
-from paddleseg_fastfcn.core.export import export_model
 from paddleseg_fastfcn.core.inference import predict_logits
 from paddleseg_fastfcn.core.inference_options import InferenceOptions
-from paddleseg_fastfcn.core.onnx_export import export_onnx
 from paddleseg_fastfcn.datasets.synthetic import CLASS_NAMES, write_dataset
 from paddleseg_fastfcn.deploy.evaluate import evaluate_export, main, parse_args
 from paddleseg_fastfcn.deploy.exported_logits import ArgmaxExportError
 from tests.datasets.helpers import mini_dataset_section
-from tests.deploy.exported_models import make_trained_like_model
+from tests.deploy.exported_models import export_trained_like_model, write_variant_yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TIE_GAP = 1e-4
@@ -45,7 +43,8 @@ def mini_export(tmp_path_factory):
     work = tmp_path_factory.mktemp('eval_export')
     root = str(work / 'mini')
     write_dataset(root, num_train=1, num_val=4, size=64)
-    base_config, weights, model = make_trained_like_model(str(work), 'enc')
+    # The export's transforms are the base config's val transforms (Normalize), as the mini set's.
+    base_config, model, save_dir = export_trained_like_model(str(work), 'enc', 'none')
     with open(base_config, encoding='utf-8') as f:
         cfg = yaml.safe_load(f)
     cfg['train_dataset'] = yaml.safe_load(mini_dataset_section(root, 'train'))
@@ -53,9 +52,6 @@ def mini_export(tmp_path_factory):
     config = str(work / 'enc_mini.yml')
     with open(config, 'w', encoding='utf-8') as f:
         yaml.safe_dump(cfg, f)
-    save_dir = str(work / 'export')
-    export_model(config, weights, save_dir, output_op='none')
-    export_onnx(save_dir)
     dataset = builder(load_config(config)).val_dataset
     return config, model, dataset, save_dir
 
@@ -112,13 +108,7 @@ def test_multi_scale_flip_matches_dygraph(mini_export, tmp_path):
 
 def argmax_variant(save_dir):
     """A deploy.yaml claiming an argmax export (the refusal happens before the model runs)."""
-    with open(os.path.join(save_dir, 'deploy.yaml'), encoding='utf-8') as f:
-        dic = yaml.safe_load(f)
-    dic['Deploy']['output_op'] = 'argmax'
-    path = os.path.join(save_dir, 'deploy_argmax.yaml')
-    with open(path, 'w', encoding='utf-8') as f:
-        yaml.safe_dump(dic, f)
-    return path
+    return write_variant_yaml(save_dir, 'deploy_argmax.yaml', output_op='argmax')
 
 
 def test_argmax_export_is_refused_for_slide_and_aug(mini_export, tmp_path):
