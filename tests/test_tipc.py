@@ -15,7 +15,7 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIPC = os.path.join(REPO, 'test_tipc')
-MODELS = ['fastfcn_encnet_jpu_r50', 'fastfcn_psp_jpu_r50', 'fastfcn_deeplabv3_jpu_r50']
+MODELS = ['fastfcn_encnet_jpu_r50', 'fastfcn_psp_jpu_r50', 'fastfcn_deeplabv3_jpu_r50', 'fastscnn']
 ENCNET_TXT = 'test_tipc/configs/fastfcn_encnet_jpu_r50/train_infer_python.txt'
 ENCNET_ONNX_TXT = 'test_tipc/configs/fastfcn_encnet_jpu_r50/model_linux_cpu_normal_normal_paddle2onnx_python_linux_cpu.txt'
 
@@ -109,7 +109,8 @@ def test_paddle2onnx_txt_keeps_paddleseg_layout(model):
 @pytest.mark.tipc
 @pytest.mark.parametrize('model', MODELS)
 def test_tipc_yaml_builds_with_the_project_loader(model):
-    """Each TIPC YAML reads the generated mini data and builds a JPU model whose eval output is [N, 5, H, W]."""
+    """Each TIPC YAML reads the generated mini data and builds its model (FastFCN: JPU + aux head) whose eval
+    output is [N, 5, H, W]."""
     import paddle
     from paddleseg_fastfcn.core.builder import build_model, load_config
     lines = config_lines(os.path.join(TIPC, 'configs', model, 'train_infer_python.txt'))
@@ -118,7 +119,10 @@ def test_tipc_yaml_builds_with_the_project_loader(model):
         assert cfg.dic[split]['type'] == 'MiniADE20K'
         assert cfg.dic[split]['dataset_root'] == 'test_tipc/data/mini_ade20k'
     net = build_model(cfg)
-    assert net.neck is not None and net.aux_head is not None
+    if model.startswith('fastfcn_'):
+        assert net.neck is not None and net.aux_head is not None
+    else:
+        assert cfg.model_cfg['type'] == 'ExportableFastSCNN'
     net.eval()
     with paddle.no_grad():
         (logits,) = net(paddle.rand([1, 3, 64, 64]))

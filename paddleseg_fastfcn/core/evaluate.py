@@ -139,7 +139,7 @@ def evaluate_checkpoint(config, model_path, save_dir=None, num_workers=0, opts=N
     # Under paddle.distributed.launch each rank evaluates its share of the images.
     _, rank = init_distributed()
     options = InferenceOptions.from_config(cfg.test_config, overrides)
-    model = build_model(cfg)
+    model = build_model(cfg, load_pretrained=False)
     load_model_weights(model, model_path)
     dataset = validate_dataset(builder(cfg).val_dataset, cfg.val_dataset_cfg)
     result = evaluate(model, dataset, num_workers=num_workers, options=options,

@@ -21,30 +21,21 @@ import paddle
 
 from paddleseg_fastfcn.models.layers.resize import resize_align_corners
 from paddleseg_fastfcn.utils.trans_info import reverse_transform
+from paddleseg_fastfcn.utils.weights import load_weights
 from .inference_options import InferenceOptions
 
 
 def load_model_weights(model, model_path):
-    """Load a state dict (``model.pdparams``) into ``model``; every key must match.
+    """Load a trained model's ``model.pdparams`` into ``model`` (rule: strict).
 
     Raises:
         FileNotFoundError: ``model_path`` does not exist.
-        ValueError: missing / unexpected keys or shape mismatches (named).
+        WeightsError (a ValueError): missing / unexpected keys or shape mismatches (all named).
+        UnsafePickleError: the file would run code when unpickled (refused).
     """
     if not model_path or not os.path.isfile(model_path):
         raise FileNotFoundError('model weights not found: {}'.format(model_path))
-    state = paddle.load(model_path)
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    wrong_shape = [k for k in own if k in state and list(own[k].shape) != list(state[k].shape)]
-    if missing or unexpected or wrong_shape:
-        raise ValueError(
-            '{} does not fit the model: {} missing key(s) {}, {} unexpected key(s) {}, '
-            '{} shape mismatch(es) {}'.format(model_path, len(missing), missing[:5],
-                                             len(unexpected), unexpected[:5],
-                                             len(wrong_shape), wrong_shape[:5]))
-    model.set_state_dict(state)
+    load_weights(model, model_path, strict=True)
 
 
 def forward_logits(model, im):

@@ -79,7 +79,7 @@ def predict_from_config(config, model_path, image_path, save_dir='output/result'
         raise FileNotFoundError('--model_path not found: {}'.format(model_path))
     cfg = load_config(config, opts=opts)
     options = InferenceOptions.from_config(cfg.test_config, overrides)
-    model = build_model(cfg)
+    model = build_model(cfg, load_pretrained=False)
     load_model_weights(model, model_path)
     transforms = Compose(builder(cfg).val_transforms)
     return predict(model, transforms, image_path, save_dir=save_dir, options=options)

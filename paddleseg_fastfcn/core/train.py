@@ -87,6 +87,8 @@ def _build(cfg, seed, settings, log):
     seed_everything(seed)
     seg = builder(cfg)
     model = seg.model
+    if seg.random_init_warning:
+        log.info(seg.random_init_warning)
     # SyncBN is on by default for multi-GPU runs (the official recipe).
     model = maybe_sync_batchnorm(model, cfg.dic.get('sync_bn', True), settings.device,
                                  settings.world_size, log)

@@ -1,4 +1,5 @@
 import os
+import pickle
 import random
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 from paddleseg_fastfcn.core import checkpoint as ckpt
 from paddleseg_fastfcn.core.train_state import TrainState
+from paddleseg_fastfcn.utils.weight_files import read_paddle_file
 
 
 def _state(iteration, seed=0):
@@ -97,3 +99,15 @@ def test_prune_keeps_the_newest(tmp_path):
     os.makedirs(tmp_path / 'best_model')
     ckpt.prune_checkpoints(str(tmp_path), 2)
     assert sorted(os.listdir(tmp_path)) == ['best_model', 'iter_10', 'iter_6']
+
+
+def test_train_state_is_plain_and_an_old_rng_object_is_refused_with_advice(tmp_path):
+    model, optimizer = _model_and_optimizer()
+    path = ckpt.save_checkpoint(str(tmp_path), 'iter_1', model, optimizer, _state(1))
+    state = read_paddle_file(os.path.join(path, ckpt.STATE_FILE), 'train state')
+    assert all(isinstance(s, tuple) for s in state['rng']['paddle'])
+    # What earlier versions wrote: paddle.get_rng_state()'s C++ objects, pickled as a call.
+    with open(os.path.join(path, ckpt.STATE_FILE), 'wb') as f:
+        pickle.dump({'iter': 1, 'rng': {'paddle': paddle.get_rng_state()}}, f)
+    with pytest.raises(ValueError, match='older version.*GeneratorState'):
+        ckpt.load_checkpoint(path, *_model_and_optimizer())

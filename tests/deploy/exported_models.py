@@ -1,6 +1,6 @@
-"""Small FastFCN models (DeepStemResNet50 + JPU + Enc / PSP / ASPP head) built from a
-YAML through the project's builder, with non-trivial BN statistics, saved as
-``.pdparams`` so export.py runs exactly as a user would run it."""
+"""Small FastFCN models (DeepStemResNet50 + JPU + Enc / PSP / ASPP head) and Fast-SCNN
+built from a YAML through the project's builder, with non-trivial BN statistics, saved
+as ``.pdparams`` so export.py runs exactly as a user would run it."""
 import os
 
 import numpy as np
@@ -10,6 +10,7 @@ import yaml
 from paddleseg_fastfcn.core.builder import build_model, load_config
 from paddleseg_fastfcn.core.export import export_model
 from paddleseg_fastfcn.core.onnx_export import export_onnx
+from paddleseg_fastfcn.models.segmentors import ExportableFastSCNN
 
 NUM_CLASSES = 5
 JPU_WIDTH = 32  # JPU output = 4 * width channels; small keeps CI fast
@@ -18,13 +19,28 @@ HEADS = {
     'psp': {'type': 'PSPHead', 'channels': 32},
     'aspp': {'type': 'ASPPHead', 'channels': 32, 'atrous_rates': [2, 4, 6]},
 }
+# Not a head: the whole Fast-SCNN model, exported through the same tests.
+FAST_SCNN = 'fastscnn'
+
+
+def model_config(head):
+    """The ``model`` section: FastFCNSegmentor with ``head``, or ExportableFastSCNN."""
+    if head == FAST_SCNN:
+        return {'type': 'ExportableFastSCNN', 'num_classes': NUM_CLASSES, 'enable_auxiliary_loss': True}
+    return {
+        'type': 'FastFCNSegmentor', 'num_classes': NUM_CLASSES,
+        'backbone': {'type': 'DeepStemResNet50', 'output_stride': 32},
+        'neck': {'type': 'JointPyramidUpsampling', 'in_channels': [512, 1024, 2048],
+                 'width': JPU_WIDTH},
+        'head': dict(HEADS[head], num_classes=NUM_CLASSES, in_channels=4 * JPU_WIDTH),
+    }
 
 
 def write_config(path, head, val_transforms=None):
-    """A training YAML for FastFCNSegmentor with ``head`` ('enc' | 'psp' | 'aspp')."""
+    """A training YAML for FastFCNSegmentor with ``head`` ('enc' | 'psp' | 'aspp') or Fast-SCNN."""
     dataset = {'type': 'Dataset', 'dataset_root': '.', 'num_classes': NUM_CLASSES,
                'transforms': [{'type': 'Normalize'}]}
-    head_cfg = dict(HEADS[head], num_classes=NUM_CLASSES, in_channels=4 * JPU_WIDTH)
+    losses = 2 if head == FAST_SCNN else 1  # Fast-SCNN trains with [logits, aux logits]
     cfg = {
         'batch_size': 2, 'iters': 10,
         'train_dataset': dict(dataset, train_path='train.txt', mode='train',
@@ -33,14 +49,8 @@ def write_config(path, head, val_transforms=None):
                             transforms=val_transforms or [{'type': 'Normalize'}]),
         'optimizer': {'type': 'SGD', 'momentum': 0.9, 'weight_decay': 1.0e-4},
         'lr_scheduler': {'type': 'PolynomialDecay', 'learning_rate': 0.01, 'power': 0.9, 'end_lr': 0},
-        'loss': {'types': [{'type': 'SegCrossEntropyLoss'}], 'coef': [1]},
-        'model': {
-            'type': 'FastFCNSegmentor', 'num_classes': NUM_CLASSES,
-            'backbone': {'type': 'DeepStemResNet50', 'output_stride': 32},
-            'neck': {'type': 'JointPyramidUpsampling', 'in_channels': [512, 1024, 2048],
-                     'width': JPU_WIDTH},
-            'head': head_cfg,
-        },
+        'loss': {'types': [{'type': 'SegCrossEntropyLoss'}] * losses, 'coef': [1, 0.4][:losses]},
+        'model': model_config(head),
     }
     with open(path, 'w', encoding='utf-8') as f:
         yaml.safe_dump(cfg, f, sort_keys=False)
@@ -62,11 +72,13 @@ def randomize_norm_statistics(model, seed=0):
 def scale_classifier(model, target=5.0, seed=0):
     """Scale the head's classifier so that logits peak near ``target``.
 
-    Random ResNet-50 weights with random BN statistics give logits of 20-40,
+    Random ResNet-50 weights with random BN statistics give logits of 20-40
+    (Fast-SCNN's, untrained, are ~1e-3),
     where float32 rounding alone differs by ~1e-4 between kernels; a trained
     model's logits are a few units, which is what the 1e-4 tolerance assumes.
     """
-    classifiers = [l for l in model.head.sublayers()
+    head = model.classifier if isinstance(model, ExportableFastSCNN) else model.head
+    classifiers = [l for l in head.sublayers()
                    if isinstance(l, paddle.nn.Conv2D) and l._out_channels == NUM_CLASSES]
     conv = classifiers[-1]
     probe = np.random.RandomState(seed).rand(1, 3, 64, 64).astype('float32')

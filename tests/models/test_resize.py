@@ -1,11 +1,12 @@
-"""resize_align_corners must equal Paddle's bilinear align_corners=True resize
-(values and gradients) and survive static conversion with dynamic shapes."""
+"""resize_align_corners / resize_bilinear must equal Paddle's bilinear resize with
+align_corners True and False (values and gradients) and survive static conversion
+with dynamic shapes."""
 import numpy as np
 import paddle
 import paddle.nn.functional as F
 import pytest
 
-from paddleseg_fastfcn.models.layers import interpolation_matrix, resize_align_corners
+from paddleseg_fastfcn.models.layers import interpolation_matrix, resize_align_corners, resize_bilinear
 
 
 @pytest.mark.parametrize('in_hw,out_hw', [((8, 8), (64, 64)), ((7, 5), (33, 20)),
@@ -30,6 +31,38 @@ def test_gradient_matches_bilinear():
     np.testing.assert_allclose(x1.grad.numpy(), x2.grad.numpy(), atol=1e-5)
 
 
+# Up- and downsampling, odd ratios, one-pixel source / target, identity.
+HALF_PIXEL_SIZES = [((8, 8), (64, 64)), ((7, 5), (33, 20)), ((2, 2), (8, 8)), ((1, 3), (4, 9)),
+                    ((16, 16), (4, 3)), ((33, 20), (7, 5)), ((5, 6), (1, 1)), ((6, 4), (6, 4))]
+
+
+@pytest.mark.parametrize('in_hw,out_hw', HALF_PIXEL_SIZES)
+def test_half_pixel_matches_bilinear_values_and_gradients(in_hw, out_hw):
+    paddle.seed(1)
+    x1 = paddle.randn([2, 3, *in_hw])
+    x1.stop_gradient = False
+    x2 = paddle.to_tensor(x1.numpy(), stop_gradient=False)
+    ours = resize_bilinear(x1, out_hw, align_corners=False)
+    ref = F.interpolate(x2, size=out_hw, mode='bilinear', align_corners=False)
+    assert ours.shape == [2, 3, *out_hw]
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), atol=1e-5)
+    w = paddle.randn([2, 3, *out_hw])
+    (ours * w).sum().backward()
+    (ref * w).sum().backward()
+    np.testing.assert_allclose(x1.grad.numpy(), x2.grad.numpy(), atol=1e-5)
+
+
+def test_half_pixel_matrix_is_not_the_align_corners_one():
+    """4 -> 8: half-pixel weights differ from corner-aligned ones, and clamp at the borders."""
+    half = interpolation_matrix(8, 4, align_corners=False).numpy()
+    np.testing.assert_allclose(half.sum(axis=1), 1.0, atol=1e-6)
+    # src = (i + 0.5) / 2 - 0.5: i=0 -> -0.25 clamped to 0, i=1 -> 0.25, i=7 -> 3.25 clamped to 3.
+    np.testing.assert_allclose(half[0], [1, 0, 0, 0])
+    np.testing.assert_allclose(half[1], [0.75, 0.25, 0, 0])
+    np.testing.assert_allclose(half[7], [0, 0, 0, 1])
+    assert np.abs(half - interpolation_matrix(8, 4).numpy()).max() > 0.1
+
+
 def test_interpolation_matrix_rows_are_convex_weights():
     m = interpolation_matrix(9, 4).numpy()
     assert m.shape == (9, 4)
@@ -49,7 +82,15 @@ def test_to_static_with_dynamic_shapes():
         def forward(self, x):
             return resize_align_corners(self.conv(x), paddle.shape(x)[2:])
 
-    model = ResizeToInput()
+    class HalfPixelResizeToInput(ResizeToInput):
+        def forward(self, x):
+            return resize_bilinear(self.conv(x), paddle.shape(x)[2:], align_corners=False)
+
+    for model_class in (ResizeToInput, HalfPixelResizeToInput):
+        check_static_equals_dygraph(model_class())
+
+
+def check_static_equals_dygraph(model):
     model.eval()
     static = paddle.jit.to_static(
         model, input_spec=[paddle.static.InputSpec([None, 3, None, None], 'float32')],

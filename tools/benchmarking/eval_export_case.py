@@ -39,7 +39,7 @@ def measure(config, model_path, work_dir, threads=1, opts=None, protocol_args=()
     from paddleseg_fastfcn.deploy.evaluate import evaluate_export, parse_args
 
     cfg = load_config(config, opts=opts)
-    model = build_model(cfg)
+    model = build_model(cfg, load_pretrained=False)  # the weights are model_path's (or the initial ones)
     os.makedirs(work_dir, exist_ok=True)
     if model_path is None:
         model_path = os.path.join(work_dir, 'initial.pdparams')

@@ -1,2 +1,3 @@
 """Segmentors, registered in ``manager.MODELS``."""
 from .fastfcn_segmentor import FastFCNSegmentor
+from .fast_scnn import ExportableFastSCNN
