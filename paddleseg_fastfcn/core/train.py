@@ -50,7 +50,8 @@ def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=
     if resume_model:
         ckpt.check_checkpoint_dir(resume_model)  # fail before the slow builds
     cfg = load_config(config, learning_rate=learning_rate, batch_size=batch_size,
-                      iters=iters, opts=opts)
+                      iters=iters, opts=opts,
+                      datasets=('train_dataset', 'val_dataset') if do_eval else ('train_dataset',))
     world_size, rank = init_distributed()
     log = TrainLogger(save_dir, enabled=rank == 0, use_vdl=use_vdl)
     settings = TrainSettings(

@@ -10,7 +10,7 @@ from paddleseg_fastfcn.deploy.images import group_by_size, preprocess
 from paddleseg_fastfcn.deploy.paddle_predictor import default_trt_shapes
 from paddleseg_fastfcn.deploy.postprocess import save_pseudo_color, to_label_map
 from paddleseg_fastfcn.deploy.stage_timer import StageTimer, auto_log_report
-from paddleseg_fastfcn.utils.cli import str2bool
+from paddleseg_fastfcn.utils.cli import existing_file, existing_path, positive_int, str2bool
 from paddleseg_fastfcn.utils.cpu_tuning import reuse_freed_memory
 from paddleseg_fastfcn.utils.deploy_yaml import DeployConfig
 from paddleseg_fastfcn.utils.device import INFERENCE_PRECISIONS
@@ -20,20 +20,20 @@ from paddleseg_fastfcn.utils.trans_info import resize_nearest, reverse_transform
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Segment images with an exported paddleseg-fastfcn model.')
-    p.add_argument('--config', required=True, help='deploy.yaml written by export.py')
-    p.add_argument('--image_path', required=True, help='an image, a folder, or a list file (.txt / .list) of images')
-    p.add_argument('--batch_size', type=int, default=1)
+    p.add_argument('--config', required=True, type=existing_file, help='deploy.yaml written by export.py')
+    p.add_argument('--image_path', required=True, type=existing_path, help='an image, a folder, or a list file (.txt / .list) of images')
+    p.add_argument('--batch_size', type=positive_int, default=1)
     p.add_argument('--save_dir', default='./output')
     p.add_argument('--device', choices=['cpu', 'gpu'], default='cpu')
     p.add_argument('--backend', choices=['paddle', 'onnxruntime'], default='paddle')
-    p.add_argument('--onnx_file', default=None,
+    p.add_argument('--onnx_file', default=None, type=existing_file,
                    help='ONNX model for --backend onnxruntime (default: Deploy.onnx_model of --config)')
     p.add_argument('--use_trt', type=str2bool, default=False)
     p.add_argument('--precision', choices=INFERENCE_PRECISIONS, default='fp32')
-    p.add_argument('--min_subgraph_size', type=int, default=3, help='TensorRT: smallest op group')
+    p.add_argument('--min_subgraph_size', type=positive_int, default=3, help='TensorRT: smallest op group')
     p.add_argument('--enable_auto_tune', type=str2bool, default=False,
                    help='TensorRT: take the dynamic shape range from the input images')
-    p.add_argument('--cpu_threads', type=int, default=os.cpu_count() or 1)
+    p.add_argument('--cpu_threads', type=positive_int, default=os.cpu_count() or 1)
     p.add_argument('--enable_mkldnn', type=str2bool, default=False, help='oneDNN kernels on CPU')
     p.add_argument('--benchmark', type=str2bool, default=False)
     p.add_argument('--model_name', default='fastfcn', help='name in the benchmark report')
