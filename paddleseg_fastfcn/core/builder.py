@@ -202,13 +202,25 @@ def build_model(cfg):
         model = SegBuilder(cfg).model
     except (RuntimeError, KeyError, AssertionError) as e:
         raise ConfigError('cannot build `model` from the config: {}'.format(e)) from e
+    return model
+
+
+def check_loss_terms(cfg, model):
+    """Training only: ``loss`` must give one term per training output of ``model``.
+
+    Models that name their training outputs (``train_output_names``, e.g.
+    FastFCNSegmentor: seg, aux, se) are checked; others pass.
+
+    Raises:
+        ConfigError: naming file:line (or the command line), the key, what was found
+            and how many terms the model needs.
+    """
     outputs = getattr(model, 'train_output_names', None)
     bad = outputs and config_schema.loss_count_violation(cfg.dic, outputs)
     if bad:
         path = getattr(cfg, 'source_path', None)
         where = _where(path, parse_from_yaml(path), cfg.dic, bad.path) if path else 'config'
         raise ConfigError('{}: {}: found {!r}, expected {}'.format(where, bad.key, bad.value, bad.expected))
-    return model
 
 
 def builder(cfg):

@@ -15,7 +15,7 @@ import numpy as np
 import paddle
 
 from paddleseg_fastfcn.core import checkpoint as ckpt
-from paddleseg_fastfcn.core.builder import builder, load_config
+from paddleseg_fastfcn.core.builder import builder, check_loss_terms, load_config
 from paddleseg_fastfcn.core.data_loader import build_loader
 from paddleseg_fastfcn.core.distributed import (all_finite, init_distributed,
                                                 maybe_sync_batchnorm, mean_over_ranks)
@@ -88,6 +88,7 @@ def _build(cfg, seed, settings, log):
     seed_everything(seed)
     seg = builder(cfg)
     model = seg.model
+    check_loss_terms(cfg, model)
     # SyncBN is on by default for multi-GPU runs (the official recipe).
     model = maybe_sync_batchnorm(model, cfg.dic.get('sync_bn', True), settings.device,
                                  settings.world_size, log)

@@ -6,7 +6,7 @@ import pytest
 from paddleseg.cvlibs.config import parse_from_yaml
 
 from paddleseg_fastfcn.core import config_schema
-from paddleseg_fastfcn.core.builder import ConfigError, build_model, load_config, locate_key
+from paddleseg_fastfcn.core.builder import ConfigError, build_model, check_loss_terms, load_config, locate_key
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -180,14 +180,16 @@ model:
 def test_loss_coef_count_must_match_the_model_outputs(tmp_path, base):
     child = write_child(tmp_path, TINY_MODEL + 'loss:\n  types: [{type: SegCrossEntropyLoss}]\n'
                                                '  coef: [1, 0.2]')
+    cfg = load_config(child)
+    model = build_model(cfg)  # predict / export / val never use the loss
+    assert model.train_output_names == ('seg', 'aux', 'se')
     with pytest.raises(ConfigError, match=r'child\.yml:11: loss\.coef: found \[1, 0\.2\], expected 3 '
                                           r'coefficients, one per training output of the model '
                                           r'\(seg, aux, se\)'):
-        build_model(load_config(child))
+        check_loss_terms(cfg, model)
     with pytest.raises(ConfigError, match=r'the command line .*: loss\.coef: found \[1\], expected 3'):
-        build_model(load_config(child, opts=['loss.coef=[1]']))
-    assert build_model(load_config(child, opts=['loss.coef=[1,0.2,0.2]'])).train_output_names == (
-        'seg', 'aux', 'se')
+        check_loss_terms(load_config(child, opts=['loss.coef=[1]']), model)
+    check_loss_terms(load_config(child, opts=['loss.coef=[1,0.2,0.2]']), model)
 
 
 def test_locate_key_follows_lists_and_base_order(tmp_path):
