@@ -10,40 +10,6 @@ from paddleseg_fastfcn.core.builder import ConfigError, build_model, check_loss_
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# A valid config with every section the rules look at; the cases override one value.
-BASE = """\
-batch_size: 2
-iters: 10
-train_dataset:
-  type: Dataset
-  dataset_root: {root}
-  train_path: {root}/train.txt
-  num_classes: 3
-  mode: train
-  transforms:
-    - type: RandomPaddingCrop
-      crop_size: [32, 32]
-    - type: Normalize
-optimizer:
-  type: SGD
-  momentum: 0.9
-lr_scheduler:
-  type: PolynomialDecay
-  learning_rate: 0.01
-loss:
-  types:
-    - type: SegCrossEntropyLoss
-  coef: [1]
-model:
-  type: FastFCNSegmentor
-  num_classes: 3
-  backbone:
-    type: ResNet18_vd
-    output_stride: 32
-test_config:
-  is_slide: False
-"""
-
 # (what the child file writes after its `_base_` line, the key, the value's repr, expected).
 # The bad value is on the child's last line.
 CASES = [
@@ -99,11 +65,12 @@ CASES = [
 
 
 @pytest.fixture
-def base(tmp_path):
-    (tmp_path / 'train.txt').write_text('')
-    path = tmp_path / 'base.yml'
-    path.write_text(BASE.format(root=tmp_path))
-    return str(path)
+def base(write_model_config):
+    """A valid config (tests/conftest.py's frame, the tiny FastFCN model) with a test_config."""
+    path = write_model_config(name='base.yml')
+    with open(path, 'a') as f:
+        f.write('test_config:\n  is_slide: False\n')
+    return path
 
 
 def write_child(tmp_path, text, name='child.yml'):
@@ -113,7 +80,7 @@ def write_child(tmp_path, text, name='child.yml'):
 
 
 def test_the_base_config_is_valid(base):
-    assert load_config(base).batch_size == 2
+    assert load_config(base).batch_size == 1
 
 
 @pytest.mark.parametrize('text, key, value, expected', CASES, ids=[c[1] for c in CASES])
@@ -131,10 +98,10 @@ def test_bad_value_is_named_by_file_line_key_value_and_expectation(tmp_path, bas
 
 
 def test_bad_value_in_a_base_file_names_the_base(tmp_path, base):
-    text = open(base).read().replace('  learning_rate: 0.01', '  learning_rate: 0')
+    text = open(base).read().replace('learning_rate: 0.01', 'learning_rate: 0')
     (tmp_path / 'base.yml').write_text(text)
     child = write_child(tmp_path, 'batch_size: 4')
-    with pytest.raises(ConfigError, match=r'base\.yml:18: lr_scheduler\.learning_rate: found 0, '
+    with pytest.raises(ConfigError, match=r'base\.yml:11: lr_scheduler\.learning_rate: found 0, '
                                           r'expected a number > 0'):
         load_config(child)
 
@@ -166,24 +133,12 @@ def test_dataset_root_is_checked_only_where_the_dataset_is_read(tmp_path, base):
         load_config(base, datasets=('val_dataset',))
 
 
-TINY_MODEL = """\
-model:
-  type: FastFCNSegmentor
-  num_classes: 3
-  backbone: {type: ResNet18_vd, output_stride: 32}
-  neck: {type: JointPyramidUpsampling, in_channels: [128, 256, 512], width: 16}
-  head: {type: EncHead, in_channels: 64, channels: 8, num_codes: 4}
-  aux_head: {type: FCNAuxHead, in_channels: 256, channels: 8}
-"""
-
-
 def test_loss_coef_count_must_match_the_model_outputs(tmp_path, base):
-    child = write_child(tmp_path, TINY_MODEL + 'loss:\n  types: [{type: SegCrossEntropyLoss}]\n'
-                                               '  coef: [1, 0.2]')
+    child = write_child(tmp_path, 'loss:\n  types: [{type: SegCrossEntropyLoss}]\n  coef: [1, 0.2]')
     cfg = load_config(child)
     model = build_model(cfg)  # predict / export / val never use the loss
     assert model.train_output_names == ('seg', 'aux', 'se')
-    with pytest.raises(ConfigError, match=r'child\.yml:11: loss\.coef: found \[1, 0\.2\], expected 3 '
+    with pytest.raises(ConfigError, match=r'child\.yml:4: loss\.coef: found \[1, 0\.2\], expected 3 '
                                           r'coefficients, one per training output of the model '
                                           r'\(seg, aux, se\)'):
         check_loss_terms(cfg, model)
