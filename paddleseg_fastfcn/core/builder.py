@@ -17,6 +17,7 @@ from paddleseg.cvlibs.config import parse_from_yaml, update_config_dict
 import paddleseg_fastfcn  # noqa: F401  (registers components)
 
 from . import config_schema
+from .config_components import component_violations
 
 # PaddleSeg 2.8's top-level schema plus this project's additions.
 KNOWN_TOP_LEVEL_KEYS = frozenset({
@@ -159,8 +160,10 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
         paddleseg.cvlibs.Config
 
     Raises:
-        ConfigError: missing file, YAML syntax error, an unknown top-level key, or a
-            value outside ``config_schema.SCHEMA`` (naming file:line, key, value, expectation).
+        ConfigError: missing file, YAML syntax error, an unknown top-level key, a value
+            outside ``config_schema.SCHEMA``, or a component ``type`` / keyword argument
+            its class does not have (``config_components``); each named by file:line,
+            key, value and expectation.
     """
     if not os.path.isfile(path):
         raise ConfigError('config file not found: {}'.format(path))
@@ -185,7 +188,7 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
                                  batch_size=batch_size, iters=iters, opts=opts)
     except (AssertionError, KeyError, TypeError) as e:
         raise ConfigError('{}: cannot apply the command-line overrides: {}'.format(path, e)) from e
-    _check_values(path, file_dic, dic, config_schema.violations(dic))
+    _check_values(path, file_dic, dic, config_schema.violations(dic) + component_violations(dic))
     _check_dataset_roots(path, dic, datasets)
     try:
         cfg = Config(path, learning_rate=learning_rate, batch_size=batch_size,

@@ -1,4 +1,5 @@
-"""Config values against config_schema: each rule refuses one bad value by file, line and key."""
+"""Config values against config_schema and config_components: each rule refuses one bad value by
+file, line and key."""
 import glob
 import os
 
@@ -6,6 +7,7 @@ import pytest
 from paddleseg.cvlibs.config import parse_from_yaml
 
 from paddleseg_fastfcn.core import config_schema
+from paddleseg_fastfcn.core.config_components import component_violations
 from paddleseg_fastfcn.core.builder import ConfigError, build_model, check_loss_terms, load_config, locate_key
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -61,6 +63,17 @@ CASES = [
     ('test_config:\n  flip_vertical: true', 'test_config.flip_vertical', 'True',
      'one of the keys aug_eval, crop_size, flip_horizontal, is_slide, scales, stride'),
     ('export:\n  transforms: Normalize', 'export.transforms', "'Normalize'", 'a list of transforms'),
+    # config_components: the named class must exist and take the key.
+    ('train_dataset:\n  transforms:\n    - type: RandomPaddingCrop\n      crop_sise: [64, 64]',
+     'train_dataset.transforms[0].crop_sise', '[64, 64]', 'an argument of RandomPaddingCrop (crop_size, '),
+    ('model:\n  backbone:\n    type: ResNet18_vdd', 'model.backbone.type', "'ResNet18_vdd'",
+     'the name of a registered component; did you mean ResNet18_vd'),
+    ('model:\n  aux_head:\n    chanels: 8', 'model.aux_head.chanels', '8', 'an argument of FCNAuxHead ('),
+    ('loss:\n  coef: [1]\n  types: [{type: CrossEntropyLos}]', 'loss.types[0].type', "'CrossEntropyLos'",
+     'did you mean CrossEntropyLoss'),
+    ('lr_scheduler:\n  type: PolynomialDecay\n  warmup_iter: 10', 'lr_scheduler.warmup_iter', '10',
+     'an argument of PolynomialDecay ('),
+    ('lr_scheduler:\n  type: Poly', 'lr_scheduler.type', "'Poly'", 'a registered paddle.optimizer.lr scheduler'),
 ]
 
 
@@ -169,4 +182,5 @@ SHIPPED = sorted(p for p in glob.glob(os.path.join(REPO, 'configs', '**', '*.yml
 
 @pytest.mark.parametrize('path', SHIPPED, ids=[os.path.relpath(p, REPO) for p in SHIPPED])
 def test_every_shipped_config_passes_the_schema(path):
-    assert config_schema.violations(parse_from_yaml(path)) == []
+    dic = parse_from_yaml(path)
+    assert config_schema.violations(dic) == [] and component_violations(dic) == []
