@@ -120,7 +120,10 @@ def _value_at(dic, path):
 
 def _where(path, file_dic, dic, keys):
     """file:line of ``keys``, or 'the command line' when an override set the value."""
-    if _value_at(file_dic, keys) != _value_at(dic, keys):
+    in_file, used = _value_at(file_dic, keys), _value_at(dic, keys)
+    # A mapping (a violation about a missing key) is where the file writes it, even when
+    # an override changed one of its other keys.
+    if in_file is _MISSING or (in_file != used and not isinstance(in_file, dict)):
         return 'the command line (overriding {})'.format(path)
     return locate_key(path, keys)
 
