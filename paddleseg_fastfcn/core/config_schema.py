@@ -52,8 +52,7 @@ def _number(above=None, minimum=None, maximum=None, below=None):
 
 def _list_of(item, min_items=1, words=None):
     return {'type': 'array', 'items': item, 'minItems': min_items,
-            'description': words or 'a list of {}'.format(item['description'].replace('a ', '', 1)
-                                                          .replace('an ', '', 1) + 's')}
+            'description': words or 'a list, each item {}'.format(item['description'])}
 
 
 def _one_or_list(item):
