@@ -159,7 +159,7 @@ def evaluate_checkpoint(config, model_path, save_dir=None, num_workers=0, opts=N
     """
     if not os.path.isfile(model_path):
         raise FileNotFoundError('--model_path not found: {}'.format(model_path))
-    cfg = load_config(config, opts=opts)
+    cfg = load_config(config, opts=opts, datasets=('val_dataset',))
     # Under paddle.distributed.launch each rank evaluates its share of the images.
     _, rank = init_distributed()
     options = InferenceOptions.from_config(cfg.test_config, overrides)

@@ -22,7 +22,7 @@ from paddleseg_fastfcn.deploy.exported_logits import ExportedLogits, require_sco
 from paddleseg_fastfcn.deploy.infer import add_predictor_args, build_predictor
 from paddleseg_fastfcn.deploy.paddle_predictor import default_trt_shapes
 from paddleseg_fastfcn.utils.cpu_tuning import reuse_freed_memory
-from paddleseg_fastfcn.utils.cli import str2bool
+from paddleseg_fastfcn.utils.cli import existing_file, non_negative_int, str2bool
 from paddleseg_fastfcn.utils.deploy_yaml import DeployConfig
 
 
@@ -72,7 +72,7 @@ def evaluate_export(args):
     deploy_cfg = DeployConfig(args.config)
     if args.onnx_file:
         deploy_cfg.onnx_file = args.onnx_file
-    cfg = load_config(args.dataset_config, opts=args.opts)
+    cfg = load_config(args.dataset_config, opts=args.opts, datasets=('val_dataset',))
     options = InferenceOptions.from_config(cfg.test_config, args)
     check_protocol(deploy_cfg, options)
     dataset = validate_dataset(builder(cfg).val_dataset, cfg.val_dataset_cfg)
@@ -100,12 +100,12 @@ def evaluate_export(args):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Evaluate an exported model (deploy.yaml) on a dataset, as val.py does.')
-    p.add_argument('--config', required=True, help='deploy.yaml written by export.py')
-    p.add_argument('--dataset_config', required=True,
+    p.add_argument('--config', required=True, type=existing_file, help='deploy.yaml written by export.py')
+    p.add_argument('--dataset_config', required=True, type=existing_file,
                    help='the training YAML: its val_dataset and test_config are used, as by val.py')
     p.add_argument('--save_dir', default=None,
                    help='where metrics.json / class_metrics.csv go (default: eval_<backend> next to --config)')
-    p.add_argument('--num_workers', type=int, default=0, help='data loader worker processes')
+    p.add_argument('--num_workers', type=non_negative_int, default=0, help='data loader worker processes')
     p.add_argument('--opts', nargs='+', default=None, metavar='KEY=VALUE', help='overrides of --dataset_config')
     p.add_argument('--print_detail', type=str2bool, default=True)
     add_inference_args(p, '--aug_eval')  # also --device

@@ -17,7 +17,7 @@ from paddleseg_fastfcn.deploy.paddle_predictor import default_trt_shapes
 from paddleseg_fastfcn.deploy.postprocess import (original_size_scores, save_pseudo_color, save_scores,
                                                    to_label_map)
 from paddleseg_fastfcn.deploy.stage_timer import StageTimer, auto_log_report
-from paddleseg_fastfcn.utils.cli import str2bool
+from paddleseg_fastfcn.utils.cli import existing_file, existing_path, positive_int, str2bool
 from paddleseg_fastfcn.utils.cpu_tuning import reuse_freed_memory
 from paddleseg_fastfcn.utils.deploy_yaml import DeployConfig
 from paddleseg_fastfcn.utils.device import INFERENCE_PRECISIONS
@@ -28,22 +28,23 @@ from paddleseg_fastfcn.utils.trans_info import resize_nearest, reverse_transform
 def add_predictor_args(p):
     """The backend / runtime flags of ``build_predictor`` (infer.py and eval.py; not ``--device``)."""
     p.add_argument('--backend', choices=['paddle', 'onnxruntime'], default='paddle')
-    p.add_argument('--onnx_file', default=None,
+    p.add_argument('--onnx_file', default=None, type=existing_file,
                    help='ONNX model for --backend onnxruntime (default: Deploy.onnx_model of --config)')
     p.add_argument('--use_trt', type=str2bool, default=False)
     p.add_argument('--precision', choices=INFERENCE_PRECISIONS, default='fp32')
-    p.add_argument('--min_subgraph_size', type=int, default=3, help='TensorRT: smallest op group')
+    p.add_argument('--min_subgraph_size', type=positive_int, default=3, help='TensorRT: smallest op group')
     p.add_argument('--enable_auto_tune', type=str2bool, default=False,
                    help='TensorRT: take the dynamic shape range from the input images')
-    p.add_argument('--cpu_threads', type=int, default=os.cpu_count() or 1)
+    p.add_argument('--cpu_threads', type=positive_int, default=os.cpu_count() or 1)
     p.add_argument('--enable_mkldnn', type=str2bool, default=False, help='oneDNN kernels on CPU')
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Segment images with an exported paddleseg-fastfcn model.')
-    p.add_argument('--config', required=True, help='deploy.yaml written by export.py')
-    p.add_argument('--image_path', required=True, help='an image, a folder, or a list file (.txt / .list) of images')
-    p.add_argument('--batch_size', type=int, default=1)
+    p.add_argument('--config', required=True, type=existing_file, help='deploy.yaml written by export.py')
+    p.add_argument('--image_path', required=True, type=existing_path,
+                   help='an image, a folder, or a list file (.txt / .list) of images')
+    p.add_argument('--batch_size', type=positive_int, default=1)
     p.add_argument('--save_dir', default='./output')
     p.add_argument('--device', choices=['cpu', 'gpu'], default='cpu')
     add_predictor_args(p)
@@ -59,14 +60,11 @@ def parse_args(argv=None):
     p.add_argument('--npy_float16', action='store_true', help='save the .npy scores as float16')
     p.add_argument('--is_slide', action='store_true',
                    help='sliding-window inference (--crop_size, --stride), as val.py / predict.py')
-    p.add_argument('--crop_size', nargs=2, type=int, default=None, metavar=('W', 'H'),
+    p.add_argument('--crop_size', nargs=2, type=positive_int, default=None, metavar=('W', 'H'),
                    help='sliding window size')
-    p.add_argument('--stride', nargs=2, type=int, default=None, metavar=('W', 'H'),
+    p.add_argument('--stride', nargs=2, type=positive_int, default=None, metavar=('W', 'H'),
                    help='sliding window step')
-    args = p.parse_args(argv)
-    if args.batch_size < 1:
-        p.error('--batch_size must be >= 1')
-    return args
+    return p.parse_args(argv)
 
 
 def build_predictor(args, deploy_cfg, trt_shapes=None):

@@ -127,4 +127,6 @@ def test_cli_script_reports_bad_input(mini_export, tmp_path):
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(tmp_path))
     assert proc.returncode == 1
     assert 'ArgmaxExportError' in proc.stderr and 'deploy_argmax.yaml' in proc.stderr
-    assert main(['--config', str(tmp_path / 'absent.yaml'), '--dataset_config', config]) == 1
+    with pytest.raises(SystemExit) as exit_info:  # argparse: the file must exist
+        main(['--config', str(tmp_path / 'absent.yaml'), '--dataset_config', config])
+    assert exit_info.value.code == 2

@@ -108,10 +108,12 @@ def test_resize_transform_is_undone_on_the_mask(exported, tmp_path):
     assert np.array(Image.open(os.path.join(out_dir, 'c.png'))).shape == (96, 80)
 
 
-def test_missing_deploy_yaml(tmp_path, exported):
+def test_missing_deploy_yaml(tmp_path, exported, capsys):
     _, _, image_dir = exported
-    with pytest.raises(DeployConfigError, match='deploy.yaml not found'):
+    with pytest.raises(SystemExit) as exit_info:
         main(['--config', str(tmp_path / 'deploy.yaml'), '--image_path', image_dir])
+    assert exit_info.value.code == 2
+    assert 'argument --config: file not found:' in capsys.readouterr().err
 
 
 def test_missing_model_file(exported, tmp_path):
@@ -137,14 +139,16 @@ def test_onnx_file_argument_overrides_deploy_yaml(exported, tmp_path):
     assert_masks_match_dygraph(model, image_dir, out_dir)
 
 
-def test_unreadable_image(exported, tmp_path):
+def test_unreadable_image(exported, tmp_path, capsys):
     _, save_dir, _ = exported
     bad = tmp_path / 'broken.png'
     bad.write_bytes(b'not an image')
     with pytest.raises(ImageReadError, match='cannot read image .*broken.png'):
         main(infer_args(save_dir, str(bad), str(tmp_path / 'masks')))
-    with pytest.raises(ImageReadError, match='--image_path not found'):
+    with pytest.raises(SystemExit) as exit_info:
         main(infer_args(save_dir, str(tmp_path / 'absent.png'), str(tmp_path / 'masks')))
+    assert exit_info.value.code == 2
+    assert 'argument --image_path: no such file or folder:' in capsys.readouterr().err
 
 
 @pytest.mark.parametrize('extra,message', [
