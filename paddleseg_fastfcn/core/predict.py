@@ -13,6 +13,8 @@ import paddle
 from paddleseg.transforms import Compose
 from paddleseg.utils import logger, progbar
 
+from paddleseg_fastfcn.utils.atomic_write import DiskWriteError, write_atomically
+from paddleseg_fastfcn.utils.batch_failures import BatchFailures
 from paddleseg_fastfcn.utils.image_io import collect_images, read_image
 from paddleseg_fastfcn.utils.visualize import overlay, pseudo_color_mask
 from .builder import build_model, builder, load_config
@@ -38,29 +40,56 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
 
     Returns:
         list[str]: the written mask files.
+
+    Raises:
+        BatchFailures: after every other image was predicted and written, naming
+            each image that could not be read or written and why (the batch rule of
+            ``utils.batch_failures``); each output is complete or absent.
+        DiskWriteError: the disk refused an output (no space, read-only): the
+            run stops there, as every further write would fail too; the outputs
+            written before stay complete.
     """
     images = collect_images(image_path)
     model.eval()
-    written = []
+    written, failures = [], []
     bar = progbar.Progbar(target=len(images.paths), verbose=1)
     logger.info('Predicting {} image(s) into {}'.format(len(images.paths), save_dir))
     for i, (path, origin) in enumerate(zip(images.paths, images.origins)):
-        img_bgr = read_image(path, origin)
-        # Compose converts BGR to RGB, as when it reads a file itself.
-        data = transforms({'img': img_bgr.astype(np.float32), 'trans_info': []})
-        im = paddle.to_tensor(data['img'][np.newaxis])
-        logit = predict_logits(model, im, data['trans_info'], options)
-        pred = paddle.argmax(logit, axis=1)[0].numpy().astype(np.uint8)
-        rel = os.path.splitext(os.path.relpath(os.path.abspath(path), os.path.abspath(images.base)))[0]
-        mask_path = os.path.join(save_dir, MASK_DIR, rel + '.png')
-        overlay_path = os.path.join(save_dir, OVERLAY_DIR, rel + '.png')
-        for p in (mask_path, overlay_path):
-            os.makedirs(os.path.dirname(p), exist_ok=True)
-        pseudo_color_mask(pred).save(mask_path)
-        cv2.imwrite(overlay_path, overlay(img_bgr, pred))
-        written.append(mask_path)
+        try:
+            written.append(_predict_one(model, transforms, path, origin, images.base, save_dir, options))
+        except DiskWriteError:
+            raise  # the output folder, not this image: every further write would fail too
+        except (ValueError, OSError) as e:
+            # ImageReadError (a ValueError) or a transform refusing the image.
+            failures.append((path, str(e)))
         bar.update(i + 1)
+    if failures:
+        raise BatchFailures(failures, written)
     return written
+
+
+def _predict_one(model, transforms, path, origin, base, save_dir, options):
+    """Predict one image and write its mask and overlay atomically; returns the mask file."""
+    img_bgr = read_image(path, origin)
+    # Compose converts BGR to RGB, as when it reads a file itself.
+    data = transforms({'img': img_bgr.astype(np.float32), 'trans_info': []})
+    im = paddle.to_tensor(data['img'][np.newaxis])
+    logit = predict_logits(model, im, data['trans_info'], options)
+    pred = paddle.argmax(logit, axis=1)[0].numpy().astype(np.uint8)
+    rel = os.path.splitext(os.path.relpath(os.path.abspath(path), os.path.abspath(base)))[0]
+    mask_path = os.path.join(save_dir, MASK_DIR, rel + '.png')
+    overlay_path = os.path.join(save_dir, OVERLAY_DIR, rel + '.png')
+    mask = pseudo_color_mask(pred)
+    write_atomically(mask_path, lambda tmp: mask.save(tmp, format='PNG'), 'mask')
+    blended = overlay(img_bgr, pred)
+    write_atomically(overlay_path, lambda tmp: _imwrite(tmp, blended), 'overlay')
+    return mask_path
+
+
+def _imwrite(path, image):
+    if not cv2.imwrite(path, image):
+        # cv2 returns False instead of raising (e.g. no space left).
+        raise OSError('cv2.imwrite could not write {}'.format(path))
 
 
 def predict_from_config(config, model_path, image_path, save_dir='output/result', opts=None,

@@ -4,6 +4,8 @@ import os
 import numpy as np
 from paddleseg.utils.visualize import get_pseudo_color_map
 
+from paddleseg_fastfcn.utils.atomic_write import write_atomically
+
 
 def to_label_map(output, output_op):
     """One image's output -> int label map ``[H, W]``.
@@ -19,7 +21,8 @@ def to_label_map(output, output_op):
 
 
 def save_pseudo_color(label, image_path, image_root, save_dir):
-    """Save ``label`` as a palette PNG mirroring ``image_path``'s place under ``image_root``.
+    """Save ``label`` as a palette PNG mirroring ``image_path``'s place under ``image_root``,
+    atomically (complete or absent).
 
     Returns:
         str: the written file.
@@ -28,6 +31,6 @@ def save_pseudo_color(label, image_path, image_root, save_dir):
     if rel.startswith('..'):
         rel = os.path.basename(image_path)
     out = os.path.join(save_dir, os.path.splitext(rel)[0] + '.png')
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    get_pseudo_color_map(label.astype('uint8')).save(out)
+    mask = get_pseudo_color_map(label.astype('uint8'))
+    write_atomically(out, lambda tmp: mask.save(tmp, format='PNG'), 'mask')
     return out
