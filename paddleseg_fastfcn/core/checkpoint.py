@@ -8,7 +8,9 @@ A checkpoint directory holds
                    random / numpy / paddle under ``'rng'``, all plain values
 and appears only complete: files are written into a hidden temporary directory
 in save_dir, fsync'ed, and the directory is then renamed into place. A crash or
-an exception while saving leaves the previous checkpoints untouched.
+an exception while saving leaves the previous checkpoints untouched; a write the
+disk refuses (full, read-only) becomes a ``DiskWriteError`` saying how much space
+the checkpoint needs, how much is free and which checkpoint is still complete.
 """
 import json
 import os
@@ -18,6 +20,8 @@ import shutil
 
 import numpy as np
 import paddle
+
+from paddleseg_fastfcn.utils.atomic_write import write_failure
 
 MODEL_FILE = 'model.pdparams'
 OPTIMIZER_FILE = 'model.pdopt'
@@ -96,19 +100,53 @@ def save_checkpoint(save_dir, name, model, optimizer, train_state, score=None):
 
     Returns:
         str: the checkpoint directory.
+
+    Raises:
+        DiskWriteError: the disk refused the write (what, space needed / free, and the
+            last complete checkpoint, which is untouched); no temporary files remain.
     """
     state = dict(train_state.to_dict(), rng=rng_states())
+    model_state, optimizer_state = model.state_dict(), optimizer.state_dict()
 
     def write(tmp):
-        paddle.save(model.state_dict(), os.path.join(tmp, MODEL_FILE))
-        paddle.save(optimizer.state_dict(), os.path.join(tmp, OPTIMIZER_FILE))
+        paddle.save(model_state, os.path.join(tmp, MODEL_FILE))
+        paddle.save(optimizer_state, os.path.join(tmp, OPTIMIZER_FILE))
         with open(os.path.join(tmp, STATE_FILE), 'wb') as f:
             pickle.dump(state, f)
         if score is not None:
             with open(os.path.join(tmp, SCORE_FILE), 'w') as f:
                 json.dump(score, f, indent=2)
 
-    return _atomic_dir(save_dir, name, write)
+    try:
+        return _atomic_dir(save_dir, name, write)
+    except OSError as e:
+        # _atomic_dir has removed its temporary directory; say what is left.
+        raise write_failure('checkpoint {}'.format(name), os.path.join(save_dir, name), e,
+                            needed_bytes=state_nbytes(model_state) + state_nbytes(optimizer_state),
+                            note=_complete_checkpoints_note(save_dir)) from e
+
+
+def state_nbytes(state):
+    """Bytes of the tensors / arrays in a (nested) state dict: what saving it roughly needs."""
+    if isinstance(state, dict):
+        return sum(state_nbytes(v) for v in state.values())
+    if isinstance(state, (list, tuple)):
+        return sum(state_nbytes(v) for v in state)
+    if isinstance(state, paddle.Tensor):
+        return int(state.numel()) * state.element_size()
+    if isinstance(state, np.ndarray):
+        return state.nbytes
+    return 0
+
+
+def _complete_checkpoints_note(save_dir):
+    """Which complete checkpoints survive in ``save_dir`` (for the error message)."""
+    complete = [path for _, path in list_iter_checkpoints(save_dir)]
+    best = os.path.join(save_dir, 'best_model')
+    names = ([complete[-1]] if complete else []) + ([best] if os.path.isdir(best) else [])
+    if not names:
+        return 'no complete checkpoint exists in {} yet'.format(save_dir)
+    return 'the last complete checkpoint is intact: {}'.format(' and '.join(names))
 
 
 def list_iter_checkpoints(save_dir):

@@ -18,7 +18,13 @@ import tempfile
 
 
 class DiskWriteError(OSError):
-    """Writing an output failed (no space, read-only, no permission); the message says what and why."""
+    """Writing an output failed (no space, read-only, no permission); the message says what and why.
+
+    ``errno`` is the original error's; ``str()`` is the message alone (no ``[Errno N]``).
+    """
+
+    def __str__(self):
+        return self.strerror or super().__str__()
 
 
 def free_bytes(path):

@@ -1,3 +1,4 @@
+import errno
 import os
 import random
 
@@ -7,6 +8,8 @@ import pytest
 
 from paddleseg_fastfcn.core import checkpoint as ckpt
 from paddleseg_fastfcn.core.train_state import TrainState
+from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
+from tests.conftest import fill_filesystem
 
 
 def _state(iteration, seed=0):
@@ -78,6 +81,68 @@ def test_failure_while_saving_leaves_previous_checkpoints_intact(tmp_path, monke
     fresh, fresh_opt = _model_and_optimizer()
     state = ckpt.load_checkpoint(os.path.join(save_dir, 'iter_1'), fresh, fresh_opt)
     assert state['iteration'] == 1
+
+
+def _contents(folder):
+    return {f: open(os.path.join(folder, f), 'rb').read() for f in os.listdir(folder)}
+
+
+def _assert_iter_1_survives(save_dir, before):
+    assert sorted(n for n in os.listdir(save_dir) if n != 'filler') == ['iter_1']  # no temporaries
+    assert _contents(os.path.join(save_dir, 'iter_1')) == before
+    fresh, fresh_opt = _model_and_optimizer()
+    assert ckpt.load_checkpoint(os.path.join(save_dir, 'iter_1'), fresh, fresh_opt)['iteration'] == 1
+
+
+def test_enospc_mid_write_names_the_space_and_the_intact_checkpoint(tmp_path, monkeypatch):
+    model, optimizer = _model_and_optimizer()
+    save_dir = str(tmp_path)
+    ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(1))
+    before = _contents(os.path.join(save_dir, 'iter_1'))
+    real_save = paddle.save
+
+    def half_written(obj, path, *args, **kwargs):
+        if path.endswith(ckpt.OPTIMIZER_FILE):
+            with open(path, 'wb') as f:
+                f.write(b'partial')
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        return real_save(obj, path, *args, **kwargs)
+    monkeypatch.setattr(ckpt.paddle, 'save', half_written)
+    needed = ckpt.state_nbytes(model.state_dict()) + ckpt.state_nbytes(optimizer.state_dict())
+    assert needed >= (4 * 3 + 3 + 4 * 3) * 4  # the weights alone, float32
+    with pytest.raises(DiskWriteError) as e:
+        ckpt.save_checkpoint(save_dir, 'iter_2', model, optimizer, _state(2))
+    message = str(e.value)
+    assert 'cannot write checkpoint iter_2 to {}'.format(os.path.join(save_dir, 'iter_2')) in message
+    assert 'No space left on device (ENOSPC)' in message and 'needs about ' in message
+    assert 'free on that file system: ' in message
+    assert 'the last complete checkpoint is intact: {}'.format(os.path.join(save_dir, 'iter_1')) in message
+    monkeypatch.undo()
+    _assert_iter_1_survives(save_dir, before)
+
+
+def test_a_really_full_filesystem_keeps_the_last_checkpoint(small_filesystem):
+    save_dir = small_filesystem('2m')
+    model, optimizer = _model_and_optimizer()
+    ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(1))
+    before = _contents(os.path.join(save_dir, 'iter_1'))
+    fill_filesystem(save_dir, leave=0)
+    for name in ('iter_2', 'iter_1'):  # a new checkpoint, and overwriting the complete one
+        with pytest.raises(DiskWriteError, match=r'checkpoint {}.*\(ENOSPC\).*free on that file system: 0 B.*'
+                                                 r'intact: .*iter_1'.format(name)):
+            ckpt.save_checkpoint(save_dir, name, model, optimizer, _state(2))
+    _assert_iter_1_survives(save_dir, before)
+
+
+def test_a_read_only_save_dir(small_filesystem):
+    save_dir = small_filesystem('2m')
+    model, optimizer = _model_and_optimizer()
+    ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(1))
+    before = _contents(os.path.join(save_dir, 'iter_1'))
+    small_filesystem.read_only(save_dir)
+    with pytest.raises(DiskWriteError, match=r'checkpoint iter_2.*\(EROFS\).*mounted read-only.*intact: .*iter_1'):
+        ckpt.save_checkpoint(save_dir, 'iter_2', model, optimizer, _state(2))
+    _assert_iter_1_survives(save_dir, before)
 
 
 def test_overwriting_a_checkpoint_replaces_it_whole(tmp_path):
