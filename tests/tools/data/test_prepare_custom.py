@@ -52,7 +52,7 @@ def test_every_bad_file_is_named(tmp_path, capsys):
     assert '5 input(s) failed' in err
     assert 'img0.png holds class value(s) [3, 7]' in err
     assert 'sizes differ' in err and 'img1.png is 4x3' in err
-    assert 'img2.png is a 3-channel (colour) mask' in err
+    assert 'img2.png is a 3-channel (colour) image' in err
     assert 'cannot read label file' in err and 'img3.png' in err
     assert 'img4.png: no image named img4.*' in err
     assert 'notes.txt: not an image file' in out
