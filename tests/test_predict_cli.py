@@ -14,7 +14,7 @@ from tests.datasets.helpers import mini_dataset_section, write_config
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_predict_cli_gray_rgba_large_and_missing_model(tmp_path):
+def _config_and_weights(tmp_path):
     root = str(tmp_path / 'mini')
     write_dataset(root, num_train=1, num_val=1, size=32)
     cfg = write_config(tmp_path / 'fastscnn.yml', mini_dataset_section(root, 'train'),
@@ -22,7 +22,11 @@ def test_predict_cli_gray_rgba_large_and_missing_model(tmp_path):
     paddle.seed(0)
     weights = str(tmp_path / 'model.pdparams')
     paddle.save(build_model(load_config(cfg)).state_dict(), weights)
+    return cfg, weights
 
+
+def test_predict_cli_gray_rgba_large_and_missing_model(tmp_path):
+    cfg, weights = _config_and_weights(tmp_path)
     images = tmp_path / 'images'
     (images / 'sub').mkdir(parents=True)
     rgb, _ = draw_sample(0, 'validation', 0, size=32)
@@ -49,17 +53,6 @@ def test_predict_cli_gray_rgba_large_and_missing_model(tmp_path):
                           '--model_path', str(tmp_path / 'none.pdparams'), '--image_path', str(images)],
                          capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 1 and 'none.pdparams' in res.stderr
-
-
-def _config_and_weights(tmp_path):
-    root = str(tmp_path / 'mini')
-    write_dataset(root, num_train=1, num_val=1, size=32)
-    cfg = write_config(tmp_path / 'fastscnn.yml', mini_dataset_section(root, 'train'),
-                       mini_dataset_section(root, 'val'))
-    paddle.seed(0)
-    weights = str(tmp_path / 'model.pdparams')
-    paddle.save(build_model(load_config(cfg)).state_dict(), weights)
-    return cfg, weights
 
 
 def test_bad_images_among_good_ones_are_listed_after_the_good_ones_are_written(tmp_path):

@@ -65,6 +65,7 @@ def _atomic_dir(save_dir, name, write):
     os.makedirs(save_dir, exist_ok=True)
     target = os.path.join(save_dir, name)
     tmp = os.path.join(save_dir, '{}{}_{}'.format(TMP_PREFIX, name, os.getpid()))
+    old = os.path.join(save_dir, '{}old_{}_{}'.format(TMP_PREFIX, name, os.getpid()))
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     try:
@@ -75,7 +76,6 @@ def _atomic_dir(save_dir, name, write):
         if os.path.exists(target):
             # rename() cannot replace a non-empty directory: move the old one
             # aside first; it is deleted only once the new one is in place.
-            old = os.path.join(save_dir, '{}old_{}_{}'.format(TMP_PREFIX, name, os.getpid()))
             shutil.rmtree(old, ignore_errors=True)
             os.replace(target, old)
             os.replace(tmp, target)
@@ -85,6 +85,8 @@ def _atomic_dir(save_dir, name, write):
         _fsync_dir(save_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if os.path.isdir(old) and not os.path.exists(target):
+            os.replace(old, target)  # the new one never got in place: put the old one back
         raise
     return target
 

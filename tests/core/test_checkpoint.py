@@ -121,11 +121,16 @@ def test_enospc_mid_write_names_the_space_and_the_intact_checkpoint(tmp_path, mo
     _assert_iter_1_survives(save_dir, before)
 
 
-def test_a_really_full_filesystem_keeps_the_last_checkpoint(small_filesystem):
+def _iter_1_on_a_small_filesystem(small_filesystem):
+    """(save_dir on a 2 MB tmpfs holding a complete iter_1, model, optimizer, iter_1's bytes)."""
     save_dir = small_filesystem('2m')
     model, optimizer = _model_and_optimizer()
     ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(1))
-    before = _contents(os.path.join(save_dir, 'iter_1'))
+    return save_dir, model, optimizer, _contents(os.path.join(save_dir, 'iter_1'))
+
+
+def test_a_really_full_filesystem_keeps_the_last_checkpoint(small_filesystem):
+    save_dir, model, optimizer, before = _iter_1_on_a_small_filesystem(small_filesystem)
     fill_filesystem(save_dir, leave=0)
     for name in ('iter_2', 'iter_1'):  # a new checkpoint, and overwriting the complete one
         with pytest.raises(DiskWriteError, match=r'checkpoint {}.*\(ENOSPC\).*free on that file system: 0 B.*'
@@ -135,10 +140,7 @@ def test_a_really_full_filesystem_keeps_the_last_checkpoint(small_filesystem):
 
 
 def test_a_read_only_save_dir(small_filesystem):
-    save_dir = small_filesystem('2m')
-    model, optimizer = _model_and_optimizer()
-    ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(1))
-    before = _contents(os.path.join(save_dir, 'iter_1'))
+    save_dir, model, optimizer, before = _iter_1_on_a_small_filesystem(small_filesystem)
     small_filesystem.read_only(save_dir)
     with pytest.raises(DiskWriteError, match=r'checkpoint iter_2.*\(EROFS\).*mounted read-only.*intact: .*iter_1'):
         ckpt.save_checkpoint(save_dir, 'iter_2', model, optimizer, _state(2))
@@ -162,3 +164,21 @@ def test_prune_keeps_the_newest(tmp_path):
     os.makedirs(tmp_path / 'best_model')
     ckpt.prune_checkpoints(str(tmp_path), 2)
     assert sorted(os.listdir(tmp_path)) == ['best_model', 'iter_10', 'iter_6']
+
+
+def test_a_failed_rename_while_overwriting_puts_the_old_checkpoint_back(tmp_path, monkeypatch):
+    model, optimizer = _model_and_optimizer()
+    save_dir = str(tmp_path)
+    ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(1))
+    before = _contents(os.path.join(save_dir, 'iter_1'))
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if os.path.basename(src).startswith(ckpt.TMP_PREFIX + 'iter_1'):
+            raise OSError(errno.EIO, 'Input/output error')
+        return real_replace(src, dst)
+    monkeypatch.setattr(ckpt.os, 'replace', replace)
+    with pytest.raises(DiskWriteError, match=r'\(EIO\).*intact: .*iter_1'):
+        ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(5))
+    monkeypatch.undo()
+    _assert_iter_1_survives(save_dir, before)

@@ -6,7 +6,7 @@ from PIL import Image
 
 from paddleseg_fastfcn.core.inference_options import InferenceOptions
 from paddleseg_fastfcn.core.predict import predict
-from paddleseg_fastfcn.utils.image_io import ImageReadError
+from paddleseg_fastfcn.utils.batch_failures import BatchFailures
 from tests.core.test_evaluate import COLORS, NearestColor
 
 
@@ -70,5 +70,5 @@ def test_bad_inputs_named(tmp_path, model):
     (tmp_path / 'bad.png').write_bytes(b'garbage')
     listing = tmp_path / 'list.txt'
     listing.write_text('bad.png\n')
-    with pytest.raises(ImageReadError, match=r'cannot read image file .*bad\.png \(listed at .*list\.txt:1\)'):
+    with pytest.raises(BatchFailures, match=r'cannot read image file .*bad\.png \(listed at .*list\.txt:1\)'):
         predict(model, T.Compose([]), str(listing), save_dir=str(tmp_path / 'out'))
