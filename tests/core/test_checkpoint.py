@@ -87,6 +87,13 @@ def _contents(folder):
     return {f: open(os.path.join(folder, f), 'rb').read() for f in os.listdir(folder)}
 
 
+def _with_iter_1(save_dir):
+    """Save a complete iter_1 in ``save_dir``; returns (model, optimizer, iter_1's file bytes)."""
+    model, optimizer = _model_and_optimizer()
+    ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(1))
+    return model, optimizer, _contents(os.path.join(save_dir, 'iter_1'))
+
+
 def _assert_iter_1_survives(save_dir, before):
     assert sorted(n for n in os.listdir(save_dir) if n != 'filler') == ['iter_1']  # no temporaries
     assert _contents(os.path.join(save_dir, 'iter_1')) == before
@@ -95,10 +102,8 @@ def _assert_iter_1_survives(save_dir, before):
 
 
 def test_enospc_mid_write_names_the_space_and_the_intact_checkpoint(tmp_path, monkeypatch):
-    model, optimizer = _model_and_optimizer()
     save_dir = str(tmp_path)
-    ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(1))
-    before = _contents(os.path.join(save_dir, 'iter_1'))
+    model, optimizer, before = _with_iter_1(save_dir)
     real_save = paddle.save
 
     def half_written(obj, path, *args, **kwargs):
@@ -124,9 +129,7 @@ def test_enospc_mid_write_names_the_space_and_the_intact_checkpoint(tmp_path, mo
 def _iter_1_on_a_small_filesystem(small_filesystem):
     """(save_dir on a 2 MB tmpfs holding a complete iter_1, model, optimizer, iter_1's bytes)."""
     save_dir = small_filesystem('2m')
-    model, optimizer = _model_and_optimizer()
-    ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(1))
-    return save_dir, model, optimizer, _contents(os.path.join(save_dir, 'iter_1'))
+    return (save_dir,) + _with_iter_1(save_dir)
 
 
 def test_a_really_full_filesystem_keeps_the_last_checkpoint(small_filesystem):
@@ -167,10 +170,8 @@ def test_prune_keeps_the_newest(tmp_path):
 
 
 def test_a_failed_rename_while_overwriting_puts_the_old_checkpoint_back(tmp_path, monkeypatch):
-    model, optimizer = _model_and_optimizer()
     save_dir = str(tmp_path)
-    ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(1))
-    before = _contents(os.path.join(save_dir, 'iter_1'))
+    model, optimizer, before = _with_iter_1(save_dir)
     real_replace = os.replace
 
     def replace(src, dst):
