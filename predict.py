@@ -7,6 +7,8 @@
 --image_path is an image, a folder (recursive) or a list file (.txt / .list). Writes
 save_dir/pseudo_color_prediction/<name>.png (palette mask) and
 save_dir/added_prediction/<name>.png (overlay), names relative to the input folder.
+With --output_format ade20k_submission (150-class ADE20K models) it writes only
+save_dir/ade20k_submission/<name>.png: uint8 class id + 1, the SceneParsing test server's format.
 An image that cannot be read does not stop the run: every other image is written,
 then the run exits 1 listing each failed image and why (docs/bad_inputs.md).
 """
@@ -21,6 +23,10 @@ def parse_args(argv=None):
     p.add_argument('--model_path', required=True, help='model.pdparams')
     p.add_argument('--image_path', required=True, help='image file, folder or list file (.txt / .list)')
     p.add_argument('--save_dir', default='output/result', help='output folder')
+    p.add_argument('--output_format', default='pseudo_color',
+                   choices=['pseudo_color', 'ade20k_submission'],
+                   help='pseudo_color: palette masks + overlays; ade20k_submission: uint8 PNGs of '
+                        'class id + 1 named as the images (ADE20K test server; 150-class models)')
     p.add_argument('--opts', nargs='+', default=None, metavar='KEY=VALUE', help='config overrides')
     add_inference_args(p, '--aug_pred')
     return p.parse_args(argv)
@@ -35,7 +41,7 @@ def main(argv=None):
     try:
         set_device(args.device)
         predict_from_config(args.config, args.model_path, args.image_path, save_dir=args.save_dir,
-                            opts=args.opts, overrides=args)
+                            opts=args.opts, overrides=args, output_format=args.output_format)
     except BatchFailures as e:
         print('wrote {} mask(s) to {}'.format(len(e.written), args.save_dir))
         print('error: {}'.format(e), file=sys.stderr)

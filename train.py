@@ -25,7 +25,9 @@ def parse_args(argv=None):
     p.add_argument('--log_iters', type=int, default=10, help='iterations between log lines')
     p.add_argument('--keep_checkpoint_max', type=int, default=5,
                    help='newest iter_N dirs kept (<= 0: all)')
-    p.add_argument('--resume_model', default=None, help='an iter_N checkpoint dir to continue from')
+    p.add_argument('--resume_model', default=None,
+                   help='an iter_N checkpoint dir to continue from, or "auto": the newest '
+                        'complete one in save_dir (a fresh start when there is none)')
     p.add_argument('--use_vdl', action='store_true', help='write VisualDL scalars to save_dir/vdl')
     p.add_argument('--num_workers', type=int, default=0, help='data loader worker processes')
     p.add_argument('--seed', type=int, default=None, help='python/numpy/paddle and data-order seed')

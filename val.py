@@ -6,8 +6,10 @@
     python val.py --config ... --model_path ... --is_slide --crop_size 480 480 --stride 320 320 \
         --aug_eval --scales 0.5 0.75 1.0 1.25 1.5 1.75 --flip_horizontal
 
-Options not given fall back to the config's test_config. Per-class results go to
-save_dir/metrics.json and save_dir/class_metrics.csv (default: the model's folder).
+Options not given fall back to the config's test_config. Results go to save_dir (default:
+the model's folder): metrics.json, class_metrics.csv (per class, with the dataset's class
+names), confusion_matrix.csv and confusion_matrix.png (heat map normalised per row); the
+log lists the lowest-IoU classes first.
 """
 import argparse
 import sys
@@ -20,7 +22,8 @@ def parse_args(argv=None):
     p.add_argument('--model_path', required=True, help='model.pdparams to evaluate')
     p.add_argument('--num_workers', type=int, default=0, help='data loader worker processes')
     p.add_argument('--save_dir', default=None,
-                   help='where metrics.json / class_metrics.csv go (default: next to --model_path)')
+                   help='where metrics.json, class_metrics.csv and confusion_matrix.csv/.png go '
+                        '(default: next to --model_path)')
     p.add_argument('--opts', nargs='+', default=None, metavar='KEY=VALUE', help='config overrides')
     add_inference_args(p, '--aug_eval')
     return p.parse_args(argv)
@@ -29,12 +32,13 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from paddleseg_fastfcn.core.evaluate import evaluate_checkpoint
+    from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
     from paddleseg_fastfcn.utils.device import set_device
     try:
         set_device(args.device)
         evaluate_checkpoint(args.config, args.model_path, save_dir=args.save_dir,
                             num_workers=args.num_workers, opts=args.opts, overrides=args)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, DiskWriteError) as e:  # DiskWriteError: the metrics files
         print('error: {}: {}'.format(type(e).__name__, e), file=sys.stderr)
         return 1
     return 0

@@ -54,6 +54,15 @@ def test_predict_cli_gray_rgba_large_and_missing_model(tmp_path):
                          capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 1 and 'none.pdparams' in res.stderr
 
+    # The ADE20K test-server format is refused for a 5-class model, before writing.
+    res = subprocess.run([sys.executable, os.path.join(REPO, 'predict.py'), '--config', cfg,
+                          '--model_path', weights, '--image_path', str(images / 'gray.png'),
+                          '--save_dir', str(tmp_path / 'sub_out'), '--output_format', 'ade20k_submission'],
+                         capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 1 and 'needs a 150-class ADE20K model; this one predicts 5' in res.stderr
+    assert not (tmp_path / 'sub_out' / 'ade20k_submission').exists()
+
+
 
 def test_bad_images_among_good_ones_are_listed_after_the_good_ones_are_written(tmp_path):
     cfg, weights = _config_and_weights(tmp_path)

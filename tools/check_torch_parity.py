@@ -108,7 +108,7 @@ def paddle_logits(config, source, image, dtype):
     import paddle
 
     paddle.set_default_dtype(dtype)
-    model = build_model(load_config(config))
+    model = build_model(load_config(config), load_pretrained=False)
     shapes, dtypes, linear = target_spec(model)
     conversion = convert_state_dict(source, shapes, linear, dtypes)
     missing, unexpected = model.set_state_dict(conversion.state)
@@ -144,7 +144,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'official.pth')
         torch.save({'epoch': 0, 'state_dict': torch_model.state_dict()}, path)
-        source = read_torch_checkpoint(path)  # the converter's reader: weights_only
+        source = read_torch_checkpoint(path)  # the converter's torch-free reader
     image = image.numpy()
     ours64 = paddle_logits(args.config, source, image, 'float64')
     ours32 = paddle_logits(args.config, source, image, 'float32')

@@ -8,32 +8,41 @@
         --config configs/official/encnet_jpu_resnet50_pascal_context.yml \
         --out pretrained/deep_stem_resnet50.pdparams
 
+    python tools/convert_torch_checkpoint.py --src resnet50_v1c-2cccc1ad.pth --backbone_only \
+        --config configs/encnet/encnet_jpu_r50v1c_ade20k_480x480_120e.yml \
+        --out pretrained/resnet50_v1c.pdparams
+
 The key mapping is paddleseg_fastfcn.utils.torch_checkpoint; the model built from
 --config gives the target names and shapes. Nothing is written unless every key
 matches.
 """
 import argparse
 import os
+import pickle
 import sys
 
 from paddleseg_fastfcn.core.builder import ConfigError, build_model, load_config
 from paddleseg_fastfcn.utils.atomic_write import DiskWriteError, write_atomically
 from paddleseg_fastfcn.utils.torch_checkpoint import (
-    CheckpointMismatch, convert_state_dict, read_torch_checkpoint, target_spec)
+    CheckpointMismatch, convert_for_layer, read_torch_checkpoint)
 
 DESCRIPTION = """\
 Convert an official FastFCN (wuhuikai/FastFCN) PyTorch checkpoint - a whole
 EncNet/PSP/DeepLabV3+JPU model (raw state dict or a training checkpoint with
-`state_dict`, `module.` prefixes allowed) or, with --backbone_only, a deep-stem
-ImageNet ResNet (resnet50-ebb6acbb.pth, resnet101-2a57e44d.pth) - into a Paddle
-state dict for the model built from --config.
+`state_dict`, `module.` prefixes allowed) or, with --backbone_only, an ImageNet
+ResNet - official deep stem (resnet50-ebb6acbb.pth, resnet101-2a57e44d.pth) for
+DeepStemResNet50/101, mmseg ResNetV1c (resnet50_v1c-2cccc1ad.pth,
+resnet101_v1c-e67eebb6.pth) for ResNet50V1c/101V1c, torchvision v1.5
+(resnet50-0676ba61.pth, resnet101-63fe2227.pth) for TorchvisionResNet50/101 -
+into a Paddle state dict for the model built from --config.
 
-SAFETY: checkpoints downloaded from the internet are untrusted. They are read with
-torch.load(path, map_location='cpu', weights_only=True), which rebuilds tensors and
-plain containers only and never executes pickled code; a file that needs more is
-refused.
+SAFETY: checkpoints downloaded from the internet are untrusted. They are read
+without torch by paddleseg_fastfcn.utils.torch_pickle: the zip format of
+torch >= 1.6 and the legacy format, through an unpickler that rebuilds tensors and
+plain containers only; a file whose pickle names any other global (code) is
+refused, naming the file and the global, before anything runs.
 
-Needs torch (only this tool does): pip install torch (the CPU build is enough).
+torch is not needed (neither for this tool nor for the project).
 Nothing is written if any checkpoint key has no counterpart, any model key is
 missing or any shape differs; all of them are listed. The output is written
 atomically (a temporary file renamed into place).
@@ -46,7 +55,7 @@ def parse_args(argv=None):
     parser.add_argument('--src', required=True, help='official checkpoint (.pth or .pth.tar)')
     parser.add_argument('--config', required=True,
                         help='YAML config whose model receives the weights (e.g. configs/official/*.yml); '
-                             'a `pretrained` path in it is loaded while building, so prefer configs without one')
+                             'its `pretrained` entries are ignored (the model only gives names and shapes)')
     parser.add_argument('--out', required=True, help='output .pdparams file')
     parser.add_argument('--backbone_only', action='store_true',
                         help='the source is an ImageNet backbone; write a file for the backbone\'s '
@@ -65,10 +74,9 @@ def save_atomically(state, out_path):
 def convert(src, config, out, backbone_only=False, log=print):
     """Convert ``src`` for the model of ``config`` and write ``out``; returns the Conversion."""
     source = read_torch_checkpoint(src)  # first: an unreadable file fails before the model is built
-    model = build_model(load_config(config))
+    model = build_model(load_config(config), load_pretrained=False)
     target = model.backbone if backbone_only else model
-    shapes, dtypes, linear = target_spec(target)
-    result = convert_state_dict(source, shapes, linear, dtypes, backbone_only=backbone_only)
+    result = convert_for_layer(source, target, backbone_only=backbone_only)
     # Load into the model as a last check that the names are the model's own.
     missing, unexpected = target.set_state_dict(result.state)
     if missing or unexpected:
@@ -91,9 +99,7 @@ def main(argv=None):
         sys.exit('error: --src not found: {}'.format(args.src))
     try:
         convert(args.src, args.config, args.out, args.backbone_only)
-    except ImportError as e:
-        sys.exit('error: {}'.format(e))
-    except (ConfigError, CheckpointMismatch, ValueError, DiskWriteError) as e:
+    except (ConfigError, CheckpointMismatch, ValueError, pickle.UnpicklingError, DiskWriteError) as e:
         sys.exit('error: {}\nnothing was written to {}'.format(e, args.out))
 
 

@@ -105,7 +105,7 @@ def main(argv=None):
     if min(args.input_size) < 1:
         raise SystemExit('--input_size must be positive, got {}'.format(args.input_size))
     paddle.set_device('cpu')
-    model = build_model(load_config(args.config, opts=args.opts))
+    model = build_model(load_config(args.config, opts=args.opts), load_pretrained=False)
     summary = summarize(model, *args.input_size)
     summary['config'] = args.config
     print(format_summary(summary, args.config))

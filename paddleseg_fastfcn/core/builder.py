@@ -6,7 +6,16 @@ and ``build_model`` so that a config means the same thing everywhere. Parsing,
 (``paddleseg.cvlibs.Config`` / ``SegBuilder``, which work on Paddle 3); this module
 adds the checks PaddleSeg lacks: unknown top-level keys (a typo such as ``iter:``
 is silently ignored by PaddleSeg), PaddleSeg keys this trainer does not implement
-(``to_static_training``, ``distill_loss``), and errors that name the file and line.
+(``to_static_training``, ``distill_loss``), and errors that name the file and line, and
+it loads ``pretrained`` weights itself through ``utils.weights`` (PaddleSeg's
+backbones would read them with ``paddle.load``, which runs code a file names).
+
+Backbone weights: ``model.backbone.pretrained`` is a path or URL (a ``.pdparams``,
+a PaddleSeg ``.tar.gz``, a PyTorch ``.pth``), optionally checked against
+``model.backbone.pretrained_sha256``; ``scratch`` starts from random weights on
+purpose. Unset (PaddleSeg's ``null``) also starts from random weights; both log a
+WARNING. A local path that does not exist stops the build with an error saying
+where to get the weights.
 """
 import os
 import re
@@ -14,8 +23,13 @@ import re
 import yaml
 from paddleseg.cvlibs import Config, SegBuilder
 from paddleseg.cvlibs.config import parse_from_yaml
+from paddleseg.utils.utils import CachedProperty
 
 import paddleseg_fastfcn  # noqa: F401  (registers components)
+from paddleseg_fastfcn.utils.weights import load_backbone_weights, load_weights
+
+# Config keys of weight files, taken out before PaddleSeg builds the components.
+WEIGHT_KEYS = ('pretrained', 'pretrained_sha256')
 
 # PaddleSeg 2.8's top-level schema plus this project's additions.
 KNOWN_TOP_LEVEL_KEYS = frozenset({
@@ -23,6 +37,10 @@ KNOWN_TOP_LEVEL_KEYS = frozenset({
     'lr_scheduler', 'loss', 'model', 'test_config', 'export',
     # paddleseg-fastfcn: SyncBN switch for multi-GPU training.
     'sync_bn',
+    # paddleseg-fastfcn: class names of the evaluation reports (a built-in list or a names
+    # file, see datasets/class_names.py); top level because PaddleSeg's dataset classes
+    # accept no extra keyword.
+    'class_names',
 })
 # PaddleSeg 2.8 keys this project's trainer does not implement: PaddleSeg would
 # parse them and the run would silently differ from what the file asks for.
@@ -137,14 +155,64 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
         raise ConfigError('{}: {}'.format(path, e)) from e
 
 
-def build_model(cfg):
-    """Build ``cfg``'s model through PaddleSeg's SegBuilder (the registries)."""
+def _take(section, keys):
+    """Remove ``keys`` from the dict ``section``; returns {key: value or None}."""
+    if not isinstance(section, dict):
+        return {k: None for k in keys}
+    return {k: section.pop(k, None) for k in keys}
+
+
+class WeightLoadingSegBuilder(SegBuilder):
+    """PaddleSeg's SegBuilder, with ``pretrained`` weights read by the safe loader.
+
+    Args:
+        cfg (paddleseg.cvlibs.Config): the config.
+        load_pretrained (bool): False builds without reading any ``pretrained``
+            file (val / predict / export load a trained model over it anyway).
+
+    Attributes:
+        random_init_warning (str | None): after ``model``: the WARNING line when
+            the backbone starts from random weights.
+    """
+
+    def __init__(self, cfg, load_pretrained=True):
+        super().__init__(cfg)
+        self.load_pretrained = load_pretrained
+        self.random_init_warning = None
+
+    @CachedProperty
+    def model(self):
+        model_dic = self.config.dic.get('model') or {}
+        as_written = dict(model_dic)
+        has_backbone = isinstance(model_dic.get('backbone'), dict)
+        if has_backbone:
+            model_dic['backbone'] = dict(model_dic['backbone'])
+        backbone_weights = _take(model_dic.get('backbone'), WEIGHT_KEYS)
+        model_weights = _take(model_dic, WEIGHT_KEYS)
+        try:
+            model = SegBuilder.model.func(self)
+        finally:  # the config stays as written (it may be built again)
+            model_dic.clear()
+            model_dic.update(as_written)
+        if not self.load_pretrained:
+            return model
+        if has_backbone:
+            self.random_init_warning = load_backbone_weights(
+                model.backbone, backbone_weights['pretrained'], backbone_weights['pretrained_sha256'])
+        if model_weights['pretrained']:
+            load_weights(model, model_weights['pretrained'], strict=False,
+                         sha256=model_weights['pretrained_sha256'])
+        return model
+
+
+def build_model(cfg, load_pretrained=True):
+    """Build ``cfg``'s model through PaddleSeg's registries (see :class:`WeightLoadingSegBuilder`)."""
     try:
-        return SegBuilder(cfg).model
+        return WeightLoadingSegBuilder(cfg, load_pretrained).model
     except (RuntimeError, KeyError, AssertionError) as e:
         raise ConfigError('cannot build `model` from the config: {}'.format(e)) from e
 
 
-def builder(cfg):
-    """A PaddleSeg ``SegBuilder`` for datasets, losses, optimizer and scheduler."""
-    return SegBuilder(cfg)
+def builder(cfg, load_pretrained=True):
+    """A ``WeightLoadingSegBuilder`` for model, datasets, losses, optimizer and scheduler."""
+    return WeightLoadingSegBuilder(cfg, load_pretrained)

@@ -6,6 +6,8 @@ A checkpoint directory holds
   train_state.pkl  ``TrainState.to_dict()`` (iteration, epoch, sampler seed, best
                    score, the AMP GradScaler's state) and the RNG states of python
                    random / numpy / paddle under ``'rng'``, all plain values
+All three are read back by ``utils.weight_files.read_paddle_file``, which runs no
+code a file names (they may come from someone else).
 and appears only complete: files are written into a hidden temporary directory
 in save_dir, fsync'ed, and the directory is then renamed into place. A crash or
 an exception while saving leaves the previous checkpoints untouched; a write the
@@ -22,6 +24,10 @@ import numpy as np
 import paddle
 
 from paddleseg_fastfcn.utils.atomic_write import write_failure
+from paddleseg_fastfcn.utils.download import fsync_dir
+from paddleseg_fastfcn.utils.safe_pickle import UnsafePickleError
+from paddleseg_fastfcn.utils.weight_files import read_paddle_file
+from paddleseg_fastfcn.utils.weights import WeightsError, load_weights
 
 MODEL_FILE = 'model.pdparams'
 OPTIMIZER_FILE = 'model.pdopt'
@@ -30,34 +36,45 @@ SCORE_FILE = 'score.json'
 TMP_PREFIX = '.tmp_'
 
 
+def _plain_generator_states(states):
+    # paddle.get_rng_state() returns C++ GeneratorState objects, which pickle as a
+    # call of paddle.base.libpaddle.GeneratorState (not admitted by the safe reader);
+    # their __getstate__ is a plain tuple (device, seed, offset, engine state as ints).
+    return [tuple(s.__getstate__()) for s in states]
+
+
+def _generator_states(plain):
+    cls = type(paddle.get_rng_state()[0])
+    states = []
+    for item in plain:
+        state = cls.__new__(cls)
+        state.__setstate__(tuple(item))
+        states.append(state)
+    return states
+
+
 def rng_states():
-    """The RNG states that a resumed run must continue from."""
+    """The RNG states that a resumed run must continue from (plain values only)."""
     states = {'python': random.getstate(), 'numpy': np.random.get_state(),
-              'paddle': paddle.get_rng_state()}
+              'paddle': _plain_generator_states(paddle.get_rng_state())}
     if paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0:
-        states['paddle_cuda'] = paddle.get_cuda_rng_state()
+        states['paddle_cuda'] = _plain_generator_states(paddle.get_cuda_rng_state())
     return states
 
 
 def set_rng_states(states):
-    random.setstate(states['python'])
+    """Restore what :func:`rng_states` returned (also after a save / load round trip)."""
+    python = states['python']
+    random.setstate((python[0], tuple(python[1]), python[2]))
     np.random.set_state(states['numpy'])
-    paddle.set_rng_state(states['paddle'])
+    paddle.set_rng_state(_generator_states(states['paddle']))
     if 'paddle_cuda' in states and paddle.is_compiled_with_cuda():
-        paddle.set_cuda_rng_state(states['paddle_cuda'])
+        paddle.set_cuda_rng_state(_generator_states(states['paddle_cuda']))
 
 
 def _fsync_file(path):
     with open(path, 'rb') as f:
         os.fsync(f.fileno())
-
-
-def _fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _atomic_dir(save_dir, name, write):
@@ -72,7 +89,7 @@ def _atomic_dir(save_dir, name, write):
         write(tmp)
         for fname in os.listdir(tmp):
             _fsync_file(os.path.join(tmp, fname))
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         if os.path.exists(target):
             # rename() cannot replace a non-empty directory: move the old one
             # aside first; it is deleted only once the new one is in place.
@@ -82,7 +99,7 @@ def _atomic_dir(save_dir, name, write):
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, target)
-        _fsync_dir(save_dir)
+        fsync_dir(save_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if os.path.isdir(old) and not os.path.exists(target):
@@ -143,9 +160,9 @@ def state_nbytes(state):
 
 def _complete_checkpoints_note(save_dir):
     """Which complete checkpoints survive in ``save_dir`` (for the error message)."""
-    complete = [path for _, path in list_iter_checkpoints(save_dir)]
+    latest = find_latest_checkpoint(save_dir, info=lambda line: None)
     best = os.path.join(save_dir, 'best_model')
-    names = ([complete[-1]] if complete else []) + ([best] if os.path.isdir(best) else [])
+    names = ([latest[1]] if latest else []) + ([best] if os.path.isdir(best) else [])
     if not names:
         return 'no complete checkpoint exists in {} yet'.format(save_dir)
     return 'the last complete checkpoint is intact: {}'.format(' and '.join(names))
@@ -181,6 +198,36 @@ def check_checkpoint_dir(path):
                                 '{}'.format(path, ', '.join(missing)))
 
 
+def find_latest_checkpoint(save_dir, info=print):
+    """The newest complete ``save_dir/iter_N`` (``--resume_model auto``).
+
+    A checkpoint is published by one rename, so an ``iter_N`` lacking a file was
+    not written by ``save_checkpoint`` (copied in part, or damaged) and is
+    skipped, as are the temporary directories of a save that was interrupted.
+
+    Args:
+        save_dir (str): the run's save_dir (may not exist yet).
+        info (callable): receives one line per skipped directory.
+
+    Returns:
+        tuple | None: (iteration, directory), None when there is no complete one.
+    """
+    if os.path.isdir(save_dir):
+        for name in sorted(os.listdir(save_dir)):
+            if name.startswith(TMP_PREFIX):
+                info('resume auto: skipping {}, the temporary directory of an interrupted '
+                     'save'.format(os.path.join(save_dir, name)))
+    for iteration, path in reversed(list_iter_checkpoints(save_dir)):
+        try:
+            check_checkpoint_dir(path)
+        except FileNotFoundError as e:
+            info('resume auto: skipping {} ({})'.format(
+                path, str(e).replace('--resume_model: ', '')))
+            continue
+        return iteration, path
+    return None
+
+
 def load_checkpoint(path, model, optimizer):
     """Restore model and optimizer from a checkpoint dir; return its train state.
 
@@ -192,19 +239,29 @@ def load_checkpoint(path, model, optimizer):
 
     Raises:
         FileNotFoundError: ``path`` is not a directory or lacks a checkpoint file.
+        ValueError: the model state does not fit exactly (keys named), or the
+            optimizer state does not match.
+        UnsafePickleError: a file names a global the safe reader does not admit.
     """
     check_checkpoint_dir(path)
-    model_state = paddle.load(os.path.join(path, MODEL_FILE))
-    missing_keys = sorted(set(model.state_dict()) - set(model_state))
-    if missing_keys:
-        raise ValueError('--resume_model: {} lacks parameters of this model: {}'.format(
-            os.path.join(path, MODEL_FILE), ', '.join(missing_keys[:5])))
-    model.set_state_dict(model_state)
     try:
-        optimizer.set_state_dict(paddle.load(os.path.join(path, OPTIMIZER_FILE)))
+        load_weights(model, os.path.join(path, MODEL_FILE), strict=True)
+    except WeightsError as e:
+        raise ValueError('--resume_model: {}'.format(e)) from e
+    opt_path = os.path.join(path, OPTIMIZER_FILE)
+    try:
+        optimizer.set_state_dict(read_paddle_file(opt_path, 'optimizer state'))
     except AssertionError as e:
         raise ValueError('--resume_model: the optimizer state in {} does not match this model '
                          '({}); it was saved for a different model or optimizer config'.format(
-                             os.path.join(path, OPTIMIZER_FILE), e)) from e
-    with open(os.path.join(path, STATE_FILE), 'rb') as f:
-        return pickle.load(f)
+                             opt_path, e)) from e
+    state_path = os.path.join(path, STATE_FILE)
+    try:
+        return read_paddle_file(state_path, 'train state')
+    except UnsafePickleError as e:
+        if e.name != 'GeneratorState':
+            raise
+        raise ValueError('--resume_model: {} was written by an older version of this project, which '
+                         'pickled Paddle\'s RNG state as a Paddle object ({}.{}); it cannot be read '
+                         'safely: resume with the version that wrote it, or start a new run'.format(
+                             state_path, e.module, e.name)) from e

@@ -89,6 +89,20 @@ def mean_over_ranks(values):
     return [float(v) / world_size for v in total.numpy()]
 
 
+def min_max_over_ranks(value):
+    """(smallest, largest) of an integer over all ranks, with one all_reduce.
+
+    Returns:
+        tuple[int, int]: (value, value) with one process.
+    """
+    if paddle.distributed.get_world_size() <= 1:
+        return value, value
+    both = paddle.to_tensor([value, -value], dtype='int64')
+    paddle.distributed.all_reduce(both, op=paddle.distributed.ReduceOp.MAX)
+    high, negated_low = (int(v) for v in both.numpy())
+    return -negated_low, high
+
+
 def all_finite(values):
     return all(math.isfinite(v) for v in values)
 

@@ -21,6 +21,7 @@ from paddleseg_fastfcn.core.builder import build_model, load_config
 from paddleseg_fastfcn.core.checkpoint import state_nbytes
 from paddleseg_fastfcn.utils.atomic_write import free_bytes, write_failure
 from paddleseg_fastfcn.utils.deploy_yaml import OUTPUT_OPS, DeployConfig
+from paddleseg_fastfcn.utils.weights import load_weights
 
 # Program files paddle.jit.save may write, newest format first.
 PROGRAM_SUFFIXES = ('.json', '.pdmodel')
@@ -71,28 +72,6 @@ def deploy_transforms(cfg):
         return export_cfg['transforms']
     val_transforms = cfg.val_dataset_cfg.get('transforms')
     return val_transforms if val_transforms else list(DEFAULT_TRANSFORMS)
-
-
-def load_weights(model, model_path):
-    """Load a ``.pdparams`` file into ``model``; a missing file is an error.
-
-    Raises:
-        FileNotFoundError: ``model_path`` does not exist.
-        ValueError: no parameter of the file matches the model.
-    """
-    if not os.path.isfile(model_path):
-        raise FileNotFoundError('--model_path: weights file not found: {}'.format(model_path))
-    state = paddle.load(model_path)
-    own = model.state_dict()
-    matched = [k for k in state if k in own and list(state[k].shape) == list(own[k].shape)]
-    if not matched:
-        raise ValueError('{}: none of its {} tensors matches the model built from the config '
-                         '(wrong config or wrong checkpoint?)'.format(model_path, len(state)))
-    missing = sorted(set(own) - set(matched))
-    if missing:
-        raise ValueError('{}: {} model tensors are missing or have another shape, e.g. {}'.format(
-            model_path, len(missing), ', '.join(missing[:5])))
-    model.set_state_dict(state)
 
 
 def find_program_file(save_dir, stem='model'):

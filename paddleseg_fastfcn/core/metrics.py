@@ -8,6 +8,11 @@ ignore index (PaddleSeg's and the official FastFCN's convention). Areas of
 several images, workers or processes combine by addition (``merge_areas``;
 ``all_reduce_areas`` for ``paddle.distributed``), so the metrics of a set are
 exactly those of its pooled pixels.
+
+The areas are the margins of the confusion matrix (label rows x prediction
+columns, ignored pixels excluded): ``intersect`` its diagonal, ``label`` its row
+sums, ``pred`` its column sums. ``AreaAccumulator`` accumulates the matrix and
+derives the areas from it, so both always describe the same pixels.
 """
 import numpy as np
 import paddle
@@ -17,17 +22,17 @@ def _to_numpy(x):
     return x.numpy() if isinstance(x, paddle.Tensor) else np.asarray(x)
 
 
-def calculate_area(pred, label, num_classes, ignore_index=255):
-    """Per-class intersection, prediction and label areas of one batch.
+def confusion_matrix(pred, label, num_classes, ignore_index=255):
+    """Pixel counts of (label, prediction) pairs of one batch.
 
     Args:
         pred (np.ndarray | Tensor): predicted class ids, any shape (e.g. [N, 1, H, W]).
         label (np.ndarray | Tensor): class ids with the same number of elements.
         num_classes (int): C.
-        ignore_index (int): label value excluded from every area.
+        ignore_index (int): label value whose pixels are not counted.
 
     Returns:
-        tuple of np.ndarray: ``(intersect, pred_area, label_area)``, each int64 [C].
+        np.ndarray: int64 [C, C]; entry [i, j] = pixels labelled i and predicted j.
 
     Raises:
         ValueError: shapes differ, or a label / prediction outside [0, C) that is
@@ -47,11 +52,28 @@ def calculate_area(pred, label, num_classes, ignore_index=255):
             raise ValueError('{} holds value(s) {} outside [0, {}) that are not the ignore '
                              'index {}'.format(name, np.unique(values[bad])[:10].tolist(),
                                                num_classes, ignore_index))
-    # Confusion matrix: rows = label, columns = prediction.
-    confusion = np.bincount(label * num_classes + pred,
-                            minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-    return (np.diag(confusion).astype(np.int64), confusion.sum(0).astype(np.int64),
-            confusion.sum(1).astype(np.int64))
+    return np.bincount(label * num_classes + pred, minlength=num_classes * num_classes).reshape(
+        num_classes, num_classes).astype(np.int64)
+
+
+def areas_from_confusion(confusion):
+    """``(intersect, pred_area, label_area)`` (each int64 [C]) of a [C, C] confusion matrix."""
+    confusion = np.asarray(confusion, np.int64)
+    return np.diag(confusion).copy(), confusion.sum(0), confusion.sum(1)
+
+
+def calculate_area(pred, label, num_classes, ignore_index=255):
+    """Per-class intersection, prediction and label areas of one batch.
+
+    Args: as ``confusion_matrix``.
+
+    Returns:
+        tuple of np.ndarray: ``(intersect, pred_area, label_area)``, each int64 [C].
+
+    Raises:
+        ValueError: as ``confusion_matrix``.
+    """
+    return areas_from_confusion(confusion_matrix(pred, label, num_classes, ignore_index))
 
 
 def merge_areas(*areas):
@@ -59,32 +81,50 @@ def merge_areas(*areas):
     return tuple(np.sum([np.asarray(a[i], np.int64) for a in areas], axis=0) for i in range(3))
 
 
+def _all_reduce_sum(array):
+    """Element-wise int64 sum of ``array`` over all ``paddle.distributed`` processes."""
+    array = np.asarray(array, np.int64)
+    if paddle.distributed.get_world_size() <= 1:
+        return array
+    tensor = paddle.to_tensor(array)
+    paddle.distributed.all_reduce(tensor)
+    return tensor.numpy()
+
+
 def all_reduce_areas(areas):
     """Sum an area triple over all ``paddle.distributed`` processes (identity for one)."""
-    if paddle.distributed.get_world_size() <= 1:
-        return tuple(np.asarray(a, np.int64) for a in areas)
-    stacked = paddle.to_tensor(np.stack(areas).astype(np.int64))
-    paddle.distributed.all_reduce(stacked)
-    return tuple(stacked.numpy())
+    return tuple(_all_reduce_sum(np.stack(areas)))
+
+
+def all_reduce_confusion(confusion):
+    """Sum a [C, C] confusion matrix over all ``paddle.distributed`` processes."""
+    return _all_reduce_sum(confusion)
 
 
 class AreaAccumulator:
-    """Running per-class areas over a set.
+    """Running confusion matrix (and so per-class areas) over a set.
 
     Args:
         num_classes (int): C.
-        ignore_index (int): label value excluded from the areas.
+        ignore_index (int): label value excluded from the counts.
+
+    Attributes:
+        confusion (np.ndarray): int64 [C, C], label rows x prediction columns.
     """
 
     def __init__(self, num_classes, ignore_index=255):
         self.num_classes = num_classes
         self.ignore_index = ignore_index
-        self.areas = tuple(np.zeros(num_classes, np.int64) for _ in range(3))
+        self.confusion = np.zeros((num_classes, num_classes), np.int64)
+
+    @property
+    def areas(self):
+        """``(intersect, pred_area, label_area)`` of the pixels seen so far."""
+        return areas_from_confusion(self.confusion)
 
     def update(self, pred, label):
-        """Add the areas of one batch (see ``calculate_area``)."""
-        batch = calculate_area(pred, label, self.num_classes, self.ignore_index)
-        self.areas = merge_areas(self.areas, batch)
+        """Add one batch (see ``confusion_matrix``)."""
+        self.confusion += confusion_matrix(pred, label, self.num_classes, self.ignore_index)
 
 
 def _ratio(num, den):

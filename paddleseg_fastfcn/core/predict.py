@@ -13,7 +13,7 @@ import paddle
 from paddleseg.transforms import Compose
 from paddleseg.utils import logger, progbar
 
-from paddleseg_fastfcn.utils.atomic_write import DiskWriteError, write_atomically
+from paddleseg_fastfcn.utils.atomic_write import write_atomically
 from paddleseg_fastfcn.utils.batch_failures import BatchFailures
 from paddleseg_fastfcn.utils.image_io import collect_images, read_image
 from paddleseg_fastfcn.utils.visualize import overlay, pseudo_color_mask
@@ -23,9 +23,15 @@ from .inference_options import InferenceOptions
 
 OVERLAY_DIR = 'added_prediction'
 MASK_DIR = 'pseudo_color_prediction'
+SUBMISSION_DIR = 'ade20k_submission'
+# 'pseudo_color': palette masks and overlays; 'ade20k_submission': the SceneParsing
+# test server's format (one uint8 PNG of class id + 1 per image, 0 = "other").
+OUTPUT_FORMATS = ('pseudo_color', 'ade20k_submission')
+ADE20K_NUM_CLASSES = 150
 
 
-def predict(model, transforms, image_path, save_dir='output/result', options=InferenceOptions()):
+def predict(model, transforms, image_path, save_dir='output/result', options=InferenceOptions(),
+            output_format='pseudo_color'):
     """Predict every image under ``image_path`` and write masks and overlays.
 
     Args:
@@ -37,6 +43,9 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
             (image blended with the mask), ``<rel>`` = path relative to the input.
         options (InferenceOptions): whole / sliding-window, multi-scale and flip
             inference; the default is one whole-image pass.
+        output_format (str): 'pseudo_color' (the two outputs above) or
+            'ade20k_submission': only ``save_dir/ade20k_submission/<rel>.png``, uint8
+            class id + 1 (needs a 150-class model).
 
     Returns:
         list[str]: the written mask files.
@@ -48,7 +57,13 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
         DiskWriteError: the disk refused an output (no space, read-only): the
             run stops there, as every further write would fail too; the outputs
             written before stay complete.
+        ValueError: an unknown ``output_format``, or 'ade20k_submission' with a model
+            whose output does not have 150 classes (raised at once: the model, not
+            an image, is wrong).
     """
+    if output_format not in OUTPUT_FORMATS:
+        raise ValueError('output_format must be one of {}, got {!r}'.format(
+            ', '.join(OUTPUT_FORMATS), output_format))
     images = collect_images(image_path)
     model.eval()
     written, failures = [], []
@@ -56,27 +71,40 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
     logger.info('Predicting {} image(s) into {}'.format(len(images.paths), save_dir))
     for i, (path, origin) in enumerate(zip(images.paths, images.origins)):
         try:
-            written.append(_predict_one(model, transforms, path, origin, images.base, save_dir, options))
-        except DiskWriteError:
-            raise  # the output folder, not this image: every further write would fail too
+            img_bgr, logit = _infer_one(model, transforms, path, origin, options)
         except (ValueError, OSError) as e:
             # ImageReadError (a ValueError) or a transform refusing the image.
             failures.append((path, str(e)))
+            bar.update(i + 1)
+            continue
+        if output_format == 'ade20k_submission' and logit.shape[1] != ADE20K_NUM_CLASSES:
+            raise ValueError('--output_format ade20k_submission needs a {}-class ADE20K model; '
+                             'this one predicts {} classes'.format(ADE20K_NUM_CLASSES, logit.shape[1]))
+        pred = paddle.argmax(logit, axis=1)[0].numpy().astype(np.uint8)
+        rel = os.path.splitext(os.path.relpath(os.path.abspath(path), os.path.abspath(images.base)))[0]
+        # A DiskWriteError goes up: the output folder, not this image, is the problem,
+        # and every further write would fail too.
+        if output_format == 'ade20k_submission':
+            written.append(_write_submission_png(pred, os.path.join(save_dir, SUBMISSION_DIR, rel + '.png')))
+        else:
+            written.append(_write_pseudo_color(img_bgr, pred, save_dir, rel))
         bar.update(i + 1)
     if failures:
         raise BatchFailures(failures, written)
     return written
 
 
-def _predict_one(model, transforms, path, origin, base, save_dir, options):
-    """Predict one image and write its mask and overlay atomically; returns the mask file."""
+def _infer_one(model, transforms, path, origin, options):
+    """Read one image and predict it; returns (image [H, W, 3] BGR uint8, logits [1, C, H, W])."""
     img_bgr = read_image(path, origin)
     # Compose converts BGR to RGB, as when it reads a file itself.
     data = transforms({'img': img_bgr.astype(np.float32), 'trans_info': []})
     im = paddle.to_tensor(data['img'][np.newaxis])
-    logit = predict_logits(model, im, data['trans_info'], options)
-    pred = paddle.argmax(logit, axis=1)[0].numpy().astype(np.uint8)
-    rel = os.path.splitext(os.path.relpath(os.path.abspath(path), os.path.abspath(base)))[0]
+    return img_bgr, predict_logits(model, im, data['trans_info'], options)
+
+
+def _write_pseudo_color(img_bgr, pred, save_dir, rel):
+    """Write the palette mask and the overlay of ``pred`` ([H, W] class ids) atomically; returns the mask file."""
     mask_path = os.path.join(save_dir, MASK_DIR, rel + '.png')
     overlay_path = os.path.join(save_dir, OVERLAY_DIR, rel + '.png')
     mask = pseudo_color_mask(pred)
@@ -86,6 +114,13 @@ def _predict_one(model, transforms, path, origin, base, save_dir, options):
     return mask_path
 
 
+def _write_submission_png(pred, path):
+    """Write ``pred`` ([H, W] class ids 0..149) atomically as the test server wants: uint8 id + 1."""
+    submission = pred.astype(np.uint8) + 1
+    write_atomically(path, lambda tmp: _imwrite(tmp, submission), 'ADE20K submission PNG')
+    return path
+
+
 def _imwrite(path, image):
     if not cv2.imwrite(path, image):
         # cv2 returns False instead of raising (e.g. no space left).
@@ -93,7 +128,7 @@ def _imwrite(path, image):
 
 
 def predict_from_config(config, model_path, image_path, save_dir='output/result', opts=None,
-                        overrides=None):
+                        overrides=None, output_format='pseudo_color'):
     """What predict.py does: build from ``config`` (its val transforms and
     ``test_config``), load ``model_path`` and run ``predict``.
 
@@ -108,7 +143,8 @@ def predict_from_config(config, model_path, image_path, save_dir='output/result'
         raise FileNotFoundError('--model_path not found: {}'.format(model_path))
     cfg = load_config(config, opts=opts)
     options = InferenceOptions.from_config(cfg.test_config, overrides)
-    model = build_model(cfg)
+    model = build_model(cfg, load_pretrained=False)
     load_model_weights(model, model_path)
     transforms = Compose(builder(cfg).val_transforms)
-    return predict(model, transforms, image_path, save_dir=save_dir, options=options)
+    return predict(model, transforms, image_path, save_dir=save_dir, options=options,
+                   output_format=output_format)

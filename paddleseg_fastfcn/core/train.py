@@ -18,7 +18,9 @@ from paddleseg_fastfcn.core import checkpoint as ckpt
 from paddleseg_fastfcn.core.builder import builder, load_config
 from paddleseg_fastfcn.core.data_loader import build_loader
 from paddleseg_fastfcn.core.distributed import (all_finite, init_distributed,
-                                                maybe_sync_batchnorm, mean_over_ranks)
+                                                maybe_sync_batchnorm, mean_over_ranks,
+                                                min_max_over_ranks)
+from paddleseg_fastfcn.core.inference_options import InferenceOptions
 from paddleseg_fastfcn.core.loss_terms import check_finite, term_names, weighted_loss_terms
 from paddleseg_fastfcn.core.optim import build_optimizer, group_lr_multipliers
 from paddleseg_fastfcn.core.sampler import ShardedBatchSampler
@@ -27,6 +29,10 @@ from paddleseg_fastfcn.core.train_state import TrainRun, TrainSettings, TrainSta
 from paddleseg_fastfcn.datasets import validate_dataset
 from paddleseg_fastfcn.utils.device import check_precision, set_device
 from paddleseg_fastfcn.utils.train_logger import LogWindow, TrainLogger
+
+
+# --resume_model value: continue from the newest complete checkpoint in save_dir, if any.
+AUTO_RESUME = 'auto'
 
 
 def seed_everything(seed):
@@ -47,7 +53,7 @@ def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=
     """
     amp_dtype = check_precision(device, precision, amp_level)
     set_device(device)
-    if resume_model:
+    if resume_model and resume_model != AUTO_RESUME:
         ckpt.check_checkpoint_dir(resume_model)  # fail before the slow builds
     cfg = load_config(config, learning_rate=learning_rate, batch_size=batch_size,
                       iters=iters, opts=opts)
@@ -58,6 +64,8 @@ def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=
         keep_checkpoint_max=keep_checkpoint_max, num_workers=num_workers, device=device,
         amp_dtype=amp_dtype, amp_level=amp_level, world_size=world_size, rank=rank)
     try:
+        if resume_model == AUTO_RESUME:
+            resume_model = _newest_checkpoint(save_dir, log)
         # A fresh name scope: optimizer state is keyed by parameter names, so a
         # resumed run must name parameters as the run that saved them did,
         # whatever was built earlier in this process.
@@ -68,6 +76,27 @@ def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=
             return _loop(run, settings, log)
     finally:
         log.close()
+
+
+def _newest_checkpoint(save_dir, log):
+    """``--resume_model auto``: save_dir's newest complete checkpoint, or None (fresh start).
+
+    Every rank looks on its own file system and all must find the same
+    iteration, otherwise ranks would continue from different states.
+    """
+    found = ckpt.find_latest_checkpoint(save_dir, log.info)
+    iteration = found[0] if found else 0
+    low, high = min_max_over_ranks(iteration)
+    if low != high:
+        raise ValueError('--resume_model auto: the ranks found different newest checkpoints '
+                         'in {} (iterations {} to {}; 0 = none): every machine must see the '
+                         'same save_dir, e.g. a shared file system'.format(save_dir, low, high))
+    if found is None:
+        log.info('resume auto: no complete checkpoint in {}, starting from iteration '
+                 '0'.format(save_dir))
+        return None
+    log.info('resume auto: newest complete checkpoint is {}'.format(found[1]))
+    return found[1]
 
 
 def _shared_seed(seed, world_size):
@@ -87,21 +116,28 @@ def _build(cfg, seed, settings, log):
     seed_everything(seed)
     seg = builder(cfg)
     model = seg.model
+    if seg.random_init_warning:
+        log.info(seg.random_init_warning)
     # SyncBN is on by default for multi-GPU runs (the official recipe).
     model = maybe_sync_batchnorm(model, cfg.dic.get('sync_bn', True), settings.device,
                                  settings.world_size, log)
     losses = seg.loss
     # validate_dataset: missing files, unreadable images and out-of-range labels
     # raise errors naming the file (PaddleSeg's datasets do not check).
-    val_dataset = None
+    val_dataset = eval_options = class_names = None
     if settings.do_eval:
+        from paddleseg_fastfcn.core.evaluate import dataset_class_names
         val_dataset = validate_dataset(seg.val_dataset, cfg.val_dataset_cfg)
+        # val.py's protocol (test_config), so best_model is chosen by the score val.py reports.
+        eval_options = InferenceOptions.from_config(cfg.test_config)
+        class_names = dataset_class_names(cfg, val_dataset)
     return TrainRun(
         model=model, optimizer=build_optimizer(seg, model), lr_scheduler=seg.lr_scheduler,
         losses=losses, names=term_names(losses['types']),
         train_dataset=validate_dataset(seg.train_dataset, cfg.train_dataset_cfg),
         val_dataset=val_dataset, batch_size=cfg.batch_size,
-        state=TrainState(seed=seed, total_iters=cfg.iters))
+        state=TrainState(seed=seed, total_iters=cfg.iters), eval_options=eval_options,
+        class_names=class_names)
 
 
 def _resume(run, path, requested_seed, log):
@@ -210,11 +246,11 @@ def _step(run, train_model, scaler, data, iteration, settings):
 def _eval_and_save(run, scaler, settings, log):
     """Evaluate (with do_eval, on every rank), then rank 0 writes the checkpoints."""
     state, iteration = run.state, run.state.iteration
-    score, is_best = None, False
+    score, is_best, metrics = None, False, None
     if run.val_dataset is not None:
         from paddleseg_fastfcn.core.evaluate import evaluate
         metrics = evaluate(run.model, run.val_dataset, num_workers=settings.num_workers,
-                           print_detail=False)
+                           options=run.eval_options, print_detail=False)
         score = {'miou': float(metrics['miou']), 'acc': float(metrics['acc']), 'iter': iteration}
         log.info('[EVAL] iter: {}, mIoU: {:.4f}, acc: {:.4f}'.format(
             iteration, score['miou'], score['acc']))
@@ -224,8 +260,12 @@ def _eval_and_save(run, scaler, settings, log):
         return
     state.scaler = scaler.state_dict() if scaler is not None else None
     if is_best:
-        ckpt.save_checkpoint(settings.save_dir, 'best_model', run.model, run.optimizer, state,
-                             score)
+        best_dir = ckpt.save_checkpoint(settings.save_dir, 'best_model', run.model, run.optimizer,
+                                        state, score)
+        # Beside the weights: the evaluation that made them best (val.py's files).
+        from paddleseg_fastfcn.core.evaluate import write_results
+        write_results(metrics, best_dir, run.class_names,
+                      extra={'iter': iteration, 'inference': run.eval_options.to_dict()})
         log.info('best model so far (mIoU {:.4f}) saved to {}/best_model'.format(
             state.best_miou, settings.save_dir))
     path = ckpt.save_checkpoint(settings.save_dir, 'iter_{}'.format(iteration), run.model,

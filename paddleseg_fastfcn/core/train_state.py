@@ -82,7 +82,9 @@ class TrainRun:
     """What is built from the config, and the progress (``state``) checkpoints carry.
 
     AMP O2 replaces ``model`` / ``optimizer`` by their decorated versions once,
-    and resuming replaces ``state`` by the checkpoint's.
+    and resuming replaces ``state`` by the checkpoint's. ``eval_options``
+    (``InferenceOptions`` from the config's ``test_config``) and ``class_names`` are
+    set when the run evaluates (do_eval).
     """
     model: paddle.nn.Layer
     optimizer: object
@@ -93,3 +95,5 @@ class TrainRun:
     val_dataset: object
     batch_size: int
     state: TrainState
+    eval_options: object = None
+    class_names: list = None

@@ -13,8 +13,10 @@ import os
 import pickle
 
 
-class UnsafePickleError(pickle.UnpicklingError):
+class UnsafePickleError(pickle.UnpicklingError, ValueError):
     """A pickle names a global that the reader does not admit.
+
+    Also a ValueError: the scripts report bad input files (ValueError) without a traceback.
 
     Attributes:
         path (str): the file being read.
@@ -41,10 +43,12 @@ class RestrictedUnpickler(pickle.Unpickler):
         persistent_load (callable | None): handler for persistent ids (PyTorch
             storages); None refuses any persistent id.
         what (str): what the file is, for error messages.
+        encoding (str): how Python 2 ``str`` objects are decoded (``'latin1'``
+            keeps numpy arrays pickled by Python 2 readable, as ``paddle.load`` does).
     """
 
-    def __init__(self, file, path, allowed, persistent_load=None, what='this file'):
-        super().__init__(file)
+    def __init__(self, file, path, allowed, persistent_load=None, what='this file', encoding='ASCII'):
+        super().__init__(file, encoding=encoding)
         self._path = path
         self._allowed = allowed
         self._what = what
@@ -63,12 +67,12 @@ class RestrictedUnpickler(pickle.Unpickler):
         return self._persistent(pid)
 
 
-def restricted_loads(data, path, allowed, persistent_load=None, what='this file'):
+def restricted_loads(data, path, allowed, persistent_load=None, what='this file', encoding='ASCII'):
     """Unpickle ``data`` (bytes) with :class:`RestrictedUnpickler`."""
-    return RestrictedUnpickler(io.BytesIO(data), path, allowed, persistent_load, what).load()
+    return RestrictedUnpickler(io.BytesIO(data), path, allowed, persistent_load, what, encoding).load()
 
 
-def restricted_load(path, allowed, persistent_load=None, what='this file'):
+def restricted_load(path, allowed, persistent_load=None, what='this file', encoding='ASCII'):
     """Unpickle the file at ``path`` with :class:`RestrictedUnpickler`.
 
     Raises:
@@ -78,4 +82,4 @@ def restricted_load(path, allowed, persistent_load=None, what='this file'):
     if not os.path.isfile(path):
         raise FileNotFoundError('file not found: {}'.format(path))
     with open(path, 'rb') as f:
-        return RestrictedUnpickler(f, path, allowed, persistent_load, what).load()
+        return RestrictedUnpickler(f, path, allowed, persistent_load, what, encoding).load()

@@ -16,15 +16,17 @@ purpose. Everything else must match the target model exactly: any key that maps
 to nothing, any model key left unfilled and any shape mismatch is an error, and the
 error lists all of them.
 
-This module never imports torch: it works on dicts of numpy arrays.
-:func:`read_torch_checkpoint` is the only torch-dependent function and imports it
-lazily.
+This module never imports torch: it works on dicts of numpy arrays, and
+:func:`read_torch_checkpoint` reads ``.pth`` files through the restricted
+unpickler of :mod:`paddleseg_fastfcn.utils.torch_pickle`.
 """
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 from paddle import nn
+
+from paddleseg_fastfcn.utils.torch_pickle import load_torch_file
 
 # Official top-level module -> this project's FastFCNSegmentor attribute.
 SEGMENTOR_PREFIXES = (
@@ -43,6 +45,40 @@ BACKBONE_DROPS = (
     (re.compile(r'(^|\.)num_batches_tracked$'), 'BatchNorm step counter (Paddle keeps none)'),
     (re.compile(r'^fc\.'), 'ImageNet classifier (no counterpart in the backbone)'),
 )
+
+
+
+@dataclass(frozen=True)
+class ImageNetFamily:
+    """A family of published ImageNet ResNet files and the backbone that takes their names.
+
+    Every family converts with the same backbone-only rules (BN statistics renamed,
+    ``fc`` and ``num_batches_tracked`` dropped): each backbone keeps its family's
+    parameter names. ``stem_key`` / ``stem_shape`` tell the families apart.
+    """
+    name: str
+    stem_key: str
+    stem_shape: tuple
+    backbones: tuple  # manager.BACKBONES names for depth 50 and 101
+    files: tuple  # published file names (torch hub style: <name>-<sha256 prefix>.pth)
+
+
+IMAGENET_FAMILIES = (
+    ImageNetFamily('official FastFCN deep stem 64-64-128', 'conv1.0.weight', (64, 3, 3, 3),
+                   ('DeepStemResNet50', 'DeepStemResNet101'), ('resnet50-ebb6acbb.pth', 'resnet101-2a57e44d.pth')),
+    ImageNetFamily('mmsegmentation ResNetV1c, deep stem 32-32-64', 'stem.0.weight', (32, 3, 3, 3),
+                   ('ResNet50V1c', 'ResNet101V1c'), ('resnet50_v1c-2cccc1ad.pth', 'resnet101_v1c-e67eebb6.pth')),
+    ImageNetFamily('torchvision v1.5, 7x7 stem', 'conv1.weight', (64, 3, 7, 7),
+                   ('TorchvisionResNet50', 'TorchvisionResNet101'), ('resnet50-0676ba61.pth', 'resnet101-63fe2227.pth')),
+)
+
+
+def imagenet_family(source):
+    """The :class:`ImageNetFamily` whose stem ``source`` (a backbone state dict) has, or None."""
+    for family in IMAGENET_FAMILIES:
+        if family.stem_key in source and tuple(np.shape(source[family.stem_key])) == family.stem_shape:
+            return family
+    return None
 
 
 class CheckpointMismatch(ValueError):
@@ -92,7 +128,7 @@ def unwrap_state_dict(checkpoint):
     Args:
         checkpoint (dict): a state dict, or a training checkpoint holding one under
             ``state_dict`` (the official ``train.py`` saves ``{'epoch', 'state_dict',
-            'optimizer', 'best_pred'}``).
+            'optimizer', 'best_pred'}``, mmseg ``{'meta', 'state_dict'}``) or ``model``.
 
     Returns:
         dict: key -> value, every leading ``module.`` (DataParallel) stripped.
@@ -103,8 +139,10 @@ def unwrap_state_dict(checkpoint):
     if not isinstance(checkpoint, dict):
         raise ValueError('expected a state dict or a dict with `state_dict`, got a {}'.format(
             type(checkpoint).__name__))
-    if 'state_dict' in checkpoint and isinstance(checkpoint['state_dict'], dict):
-        checkpoint = checkpoint['state_dict']
+    for wrapper in ('state_dict', 'model'):
+        if isinstance(checkpoint.get(wrapper), dict):
+            checkpoint = checkpoint[wrapper]
+            break
     state = {}
     for key, value in checkpoint.items():
         name = key
@@ -225,6 +263,10 @@ def convert_state_dict(source, target_shapes, linear_weights=(), target_dtypes=N
         if backbone_only and any(k.startswith('pretrained.') for k in source):
             hint = ('hint: the keys start with `pretrained.`: this is a whole segmentation checkpoint; '
                     'convert it without --backbone_only')
+        elif backbone_only and imagenet_family(source):
+            family = imagenet_family(source)
+            hint = 'hint: this file has the stem of the {} family; its backbone is {} (depth 50 / 101)'.format(
+                family.name, ' / '.join(family.backbones))
         elif not backbone_only and source and all(not k.startswith(('pretrained.', 'jpu.', 'head.', 'auxlayer.'))
                                                   for k in source):
             hint = 'hint: no key has an official segmentor prefix; for an ImageNet backbone use --backbone_only'
@@ -232,32 +274,43 @@ def convert_state_dict(source, target_shapes, linear_weights=(), target_dtypes=N
     return result
 
 
-def read_torch_checkpoint(path):
-    """Read a PyTorch checkpoint as ``{key: np.ndarray}`` without running pickled code.
+def convert_for_layer(source, layer, backbone_only=False):
+    """Convert ``source`` onto ``layer``'s own names, shapes and dtypes.
 
-    ``torch.load(weights_only=True)`` only rebuilds tensors and plain containers;
-    a checkpoint that needs anything else to unpickle is refused.
+    Args:
+        source (dict[str, np.ndarray]): a PyTorch state dict (see :func:`read_torch_checkpoint`).
+        layer (paddle.nn.Layer): the whole model, or with ``backbone_only`` its backbone.
+        backbone_only (bool): ``source`` is an ImageNet backbone of one of :data:`IMAGENET_FAMILIES`.
+
+    Returns:
+        Conversion (load ``.state`` with ``layer.set_state_dict``).
 
     Raises:
-        ImportError: torch is not installed (it is needed only here).
-        ValueError: the file is not a readable weights-only checkpoint, or a value
-            is not a tensor.
+        CheckpointMismatch: see :func:`convert_state_dict`.
     """
-    try:
-        import torch
-    except ImportError as e:
-        raise ImportError('reading PyTorch checkpoints needs torch, which this project does not '
-                          'require otherwise: pip install torch (the CPU build is enough)') from e
-    try:
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    except FileNotFoundError:
-        raise
-    except Exception as e:  # torch raises UnpicklingError, RuntimeError, ... by cause
-        raise ValueError('{}: cannot read it as a weights-only PyTorch checkpoint '
-                         '(torch.load(weights_only=True) refuses pickled code): {}'.format(path, e)) from e
-    state = unwrap_state_dict(checkpoint)
-    not_tensors = sorted(k for k, v in state.items() if not torch.is_tensor(v))
+    shapes, dtypes, linear = target_spec(layer)
+    return convert_state_dict(source, shapes, linear, dtypes, backbone_only=backbone_only)
+
+
+def read_torch_checkpoint(path):
+    """Read a PyTorch checkpoint as ``{key: np.ndarray}`` without torch and without running pickled code.
+
+    The file (zip or legacy ``torch.save`` format) is parsed by
+    :func:`~paddleseg_fastfcn.utils.torch_pickle.load_torch_file`, whose unpickler
+    admits only the torch globals a weights file needs; the state dict is then
+    unwrapped (:func:`unwrap_state_dict`), so training-checkpoint entries beside it
+    (``epoch``, ``optimizer``, mmseg's ``meta``) are ignored.
+
+    Returns:
+        dict[str, np.ndarray]: key (``module.`` removed) -> value (bfloat16 as float32).
+
+    Raises:
+        FileNotFoundError: no such file.
+        UnsafePickleError: the pickle names a global outside the allow-list.
+        ValueError: a malformed file, or a state-dict value that is not a tensor.
+    """
+    state = unwrap_state_dict(load_torch_file(path))
+    not_tensors = sorted(k for k, v in state.items() if not isinstance(v, np.ndarray))
     if not_tensors:
         raise ValueError('{}: values that are not tensors under key(s): {}'.format(path, ', '.join(not_tensors)))
-    return {k: (v.float() if v.dtype == torch.bfloat16 else v).detach().cpu().numpy()
-            for k, v in state.items()}
+    return state

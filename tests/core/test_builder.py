@@ -2,6 +2,7 @@
 import pytest
 
 from paddleseg_fastfcn.core.builder import ConfigError, load_config
+from tests.core.train_helpers import write_config
 
 MINIMAL = """\
 batch_size: 2
@@ -102,3 +103,58 @@ def test_export_section_accepts_only_transforms(tmp_path):
     not_list = write(tmp_path, 'not_list.yml', MINIMAL + 'export:\n  transforms: Normalize\n')
     with pytest.raises(ConfigError, match='must be a list'):
         load_config(not_list)
+
+
+def _published_backbone_archive(tmp_path):
+    """A PaddleSeg-style ``<name>.tar.gz`` holding ``<name>/model.pdparams`` for the tiny
+    config's ResNet18_vd (protocol 2, plain arrays, plus an ImageNet classifier)."""
+    import io
+    import pickle
+    import tarfile
+
+    import numpy as np
+    import paddle
+
+    from paddleseg_fastfcn.core.builder import build_model
+    paddle.seed(5)
+    backbone = build_model(load_config(write_config(tmp_path, name='src.yml'))).backbone
+    state = {k: v.numpy() for k, v in backbone.state_dict().items()}
+    state.update({'fc.weight': np.ones([512, 10], 'float32'), 'fc.bias': np.zeros([10], 'float32')})
+    data = pickle.dumps(state, protocol=2)
+    path = tmp_path / 'resnet18_vd_ssld_v2.tar.gz'
+    with tarfile.open(str(path), 'w:gz') as tar:
+        info = tarfile.TarInfo('resnet18_vd_ssld_v2/model.pdparams')
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return str(path), data, state
+
+
+def test_backbone_pretrained_archive_loads_into_a_paddleseg_backbone(tmp_path, monkeypatch):
+    from paddleseg_fastfcn.core.builder import builder
+    monkeypatch.setenv('PADDLESEG_FASTFCN_HOME', str(tmp_path / 'cache'))
+    archive, _, state = _published_backbone_archive(tmp_path)
+    seg = builder(load_config(write_config(tmp_path), opts=['model.backbone.pretrained=' + archive]))
+    loaded = seg.model.backbone.state_dict()
+    assert seg.random_init_warning is None and len(loaded) == len(state) - 2
+    for key, value in loaded.items():
+        assert value.numpy().tobytes() == state[key].tobytes(), key
+    # The config is unchanged by the build (PaddleSeg never saw the key).
+    assert seg.config.dic['model']['backbone']['pretrained'] == archive
+
+
+def test_backbone_pretrained_sha256_from_the_config_is_checked(tmp_path, monkeypatch, loopback_files):
+    import hashlib
+
+    from paddleseg_fastfcn.core.builder import build_model
+    from paddleseg_fastfcn.utils import DownloadError
+    monkeypatch.setenv('PADDLESEG_FASTFCN_HOME', str(tmp_path / 'cache'))
+    _, data, _ = _published_backbone_archive(tmp_path)
+    url = loopback_files.put('resnet18_vd.pdparams', data)
+    config = write_config(tmp_path)
+    opts = ['model.backbone.pretrained=' + url]
+    build_model(load_config(config, opts=opts + [
+        'model.backbone.pretrained_sha256=' + hashlib.sha256(data).hexdigest()]))
+    with pytest.raises(DownloadError, match='sha256 mismatch'):
+        build_model(load_config(config, opts=[
+            'model.backbone.pretrained=' + loopback_files.put('copy.pdparams', data),
+            'model.backbone.pretrained_sha256=' + 'ab' * 32]))

@@ -1,5 +1,6 @@
 import errno
 import os
+import pickle
 import random
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 from paddleseg_fastfcn.core import checkpoint as ckpt
 from paddleseg_fastfcn.core.train_state import TrainState
 from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
+from paddleseg_fastfcn.utils.weight_files import read_paddle_file
 from tests.conftest import fill_filesystem
 
 
@@ -183,3 +185,38 @@ def test_a_failed_rename_while_overwriting_puts_the_old_checkpoint_back(tmp_path
         ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(5))
     monkeypatch.undo()
     _assert_iter_1_survives(save_dir, before)
+
+
+def test_train_state_is_plain_and_an_old_rng_object_is_refused_with_advice(tmp_path):
+    model, optimizer = _model_and_optimizer()
+    path = ckpt.save_checkpoint(str(tmp_path), 'iter_1', model, optimizer, _state(1))
+    state = read_paddle_file(os.path.join(path, ckpt.STATE_FILE), 'train state')
+    assert all(isinstance(s, tuple) for s in state['rng']['paddle'])
+    # What earlier versions wrote: paddle.get_rng_state()'s C++ objects, pickled as a call.
+    with open(os.path.join(path, ckpt.STATE_FILE), 'wb') as f:
+        pickle.dump({'iter': 1, 'rng': {'paddle': paddle.get_rng_state()}}, f)
+    with pytest.raises(ValueError, match='older version.*GeneratorState'):
+        ckpt.load_checkpoint(path, *_model_and_optimizer())
+
+
+def test_find_latest_skips_incomplete_and_temporary_directories(tmp_path):
+    model, optimizer = _model_and_optimizer()
+    for it in (2, 10, 4):
+        ckpt.save_checkpoint(str(tmp_path), 'iter_{}'.format(it), model, optimizer, _state(it))
+    os.remove(os.path.join(tmp_path, 'iter_10', ckpt.OPTIMIZER_FILE))  # damaged / partly copied
+    os.makedirs(tmp_path / '.tmp_iter_12_4242')  # a save interrupted by a kill
+    os.makedirs(tmp_path / 'best_model')
+    lines = []
+    assert ckpt.find_latest_checkpoint(str(tmp_path), lines.append) == (
+        4, os.path.join(str(tmp_path), 'iter_4'))
+    assert len(lines) == 2
+    assert '.tmp_iter_12_4242' in lines[0] and 'interrupted save' in lines[0]
+    assert 'iter_10' in lines[1] and 'missing model.pdopt' in lines[1]
+
+
+def test_find_latest_without_checkpoints_is_none(tmp_path):
+    lines = []
+    assert ckpt.find_latest_checkpoint(str(tmp_path / 'not_created'), lines.append) is None
+    os.makedirs(tmp_path / 'iter_3')  # empty: not a checkpoint
+    assert ckpt.find_latest_checkpoint(str(tmp_path), lines.append) is None
+    assert len(lines) == 1 and 'iter_3' in lines[0]

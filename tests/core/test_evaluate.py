@@ -1,3 +1,4 @@
+import csv
 import json
 import os
 
@@ -6,6 +7,7 @@ import numpy as np
 import paddle
 import paddleseg.transforms as T
 import pytest
+from PIL import Image
 
 from paddleseg_fastfcn.core.evaluate import evaluate, evaluate_checkpoint
 from paddleseg_fastfcn.core.inference_options import InferenceOptions
@@ -79,6 +81,10 @@ def test_swapped_classes_match_numpy_reference(colour_dataset):
     expected = compute_metrics(*calculate_area(np.stack(preds), np.stack(labels), 3))
     np.testing.assert_allclose(result['class_iou'], expected['class_iou'])
     assert result['class_iou'][0] == 0 and result['class_iou'][2] == pytest.approx(1.0)
+    # Per image: label 0 = 24 x 10 - 9 ignored px, 1 = 24 x 22 - 12 x 12, 2 = 12 x 12;
+    # classes 0 and 1 swap, class 2 is right.
+    per_image = np.array([[0, 231, 0], [384, 0, 0], [0, 0, 144]])
+    np.testing.assert_array_equal(result['confusion_matrix'], 3 * per_image)
 
 
 def test_resized_input_is_scored_at_original_size_with_slide_and_flip(colour_dataset):
@@ -90,16 +96,23 @@ def test_resized_input_is_scored_at_original_size_with_slide_and_flip(colour_dat
     assert result['miou'] > 0.9
 
 
-def test_evaluate_checkpoint_writes_json_and_csv(tmp_path):
+def _mini_checkpoint(tmp_path, extra_yaml=''):
     from tests.datasets.helpers import mini_dataset_section, write_config
     from paddleseg_fastfcn.core.builder import build_model, load_config
     root = str(tmp_path / 'mini')
     write_dataset(root, num_train=1, num_val=2, size=32)
     cfg_path = write_config(tmp_path / 'c.yml', mini_dataset_section(root, 'train'),
                             mini_dataset_section(root, 'val'))
+    with open(cfg_path, 'a') as f:
+        f.write(extra_yaml)
     paddle.seed(0)
     model = build_model(load_config(cfg_path))
     paddle.save(model.state_dict(), str(tmp_path / 'model.pdparams'))
+    return cfg_path, str(tmp_path / 'model.pdparams')
+
+
+def test_evaluate_checkpoint_writes_json_and_csv(tmp_path):
+    cfg_path, _ = _mini_checkpoint(tmp_path)
     result = evaluate_checkpoint(cfg_path, str(tmp_path / 'model.pdparams'), print_detail=False)
     with open(tmp_path / 'metrics.json') as f:
         saved = json.load(f)
@@ -107,6 +120,16 @@ def test_evaluate_checkpoint_writes_json_and_csv(tmp_path):
     assert saved['class_names'] == list(MiniADE20K.CLASS_NAMES)
     rows = (tmp_path / 'class_metrics.csv').read_text().strip().splitlines()
     assert rows[0].startswith('class_id,name,iou') and len(rows) == 1 + MiniADE20K.NUM_CLASSES
+    assert 'confusion_matrix' not in saved  # it has its own CSV
+    with open(tmp_path / 'confusion_matrix.csv', newline='') as f:
+        table = list(csv.reader(f))
+    assert table[0][1:] == list(MiniADE20K.CLASS_NAMES)
+    assert [r[0] for r in table[1:]] == list(MiniADE20K.CLASS_NAMES)
+    matrix = np.array([[int(v) for v in r[1:]] for r in table[1:]])
+    np.testing.assert_array_equal(matrix, result['confusion_matrix'])
+    np.testing.assert_array_equal(matrix.sum(1), saved['label_area'])
+    with Image.open(tmp_path / 'confusion_matrix.png') as im:
+        assert im.format == 'PNG' and im.width >= 200
     with pytest.raises(FileNotFoundError, match='nothing.pdparams'):
         evaluate_checkpoint(cfg_path, str(tmp_path / 'nothing.pdparams'))
 
@@ -128,3 +151,25 @@ def test_unreadable_image_raises_instead_of_hanging(colour_dataset, call_with_ti
     with pytest.raises(Exception, match='im1.png'):
         call_with_timeout(evaluate, NearestColor(), dataset, num_workers=0, print_detail=False,
                           timeout=120)
+
+
+def test_class_names_from_a_names_file_or_a_builtin_list(tmp_path):
+    names_file = tmp_path / 'names.txt'
+    names_file.write_text('void\nround\nbox\ntri\nline\n')
+    cfg_path, weights = _mini_checkpoint(tmp_path, 'class_names: {}\n'.format(names_file))
+    evaluate_checkpoint(cfg_path, weights, save_dir=str(tmp_path / 'out'), print_detail=False)
+    saved = json.loads((tmp_path / 'out' / 'metrics.json').read_text())
+    assert saved['class_names'] == ['void', 'round', 'box', 'tri', 'line']
+    header = (tmp_path / 'out' / 'confusion_matrix.csv').read_text().splitlines()[0]
+    assert header.endswith(',void,round,box,tri,line')
+
+
+@pytest.mark.parametrize('setting, message', [
+    ('cityscapes', "class_names: 'cityscapes' holds 19 names but the dataset has 5 classes"),
+    ('no/such/names.txt', 'neither a built-in list .* nor an existing file'),
+])
+def test_bad_class_names_are_named(tmp_path, setting, message):
+    from paddleseg_fastfcn.datasets import DatasetError
+    cfg_path, weights = _mini_checkpoint(tmp_path, 'class_names: {}\n'.format(setting))
+    with pytest.raises(DatasetError, match=message):
+        evaluate_checkpoint(cfg_path, weights, print_detail=False)

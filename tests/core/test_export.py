@@ -220,7 +220,7 @@ def test_missing_or_wrong_weights_are_clear_errors(tmp_path, exports):
         load_weights(model, str(tmp_path / 'no_such.pdparams'))
     other = str(tmp_path / 'other.pdparams')
     paddle.save({'conv.weight': paddle.zeros([1])}, other)
-    with pytest.raises(ValueError, match='none of its 1 tensors'):
+    with pytest.raises(ValueError, match=r'unexpected key\(s\): conv\.weight'):
         load_weights(model, other)
     partial = str(tmp_path / 'partial.pdparams')
     state = model.state_dict()

@@ -6,6 +6,7 @@ from PIL import Image
 
 from paddleseg_fastfcn.core.inference_options import InferenceOptions
 from paddleseg_fastfcn.core.predict import predict
+from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
 from paddleseg_fastfcn.utils.batch_failures import BatchFailures
 from tests.core.test_evaluate import COLORS, NearestColor
 
@@ -72,3 +73,72 @@ def test_bad_inputs_named(tmp_path, model):
     listing.write_text('bad.png\n')
     with pytest.raises(BatchFailures, match=r'cannot read image file .*bad\.png \(listed at .*list\.txt:1\)'):
         predict(model, T.Compose([]), str(listing), save_dir=str(tmp_path / 'out'))
+
+
+class ManyClassNearestColor(NearestColor):
+    """150 classes: COLORS at ids 5, 77 and 149, dim greys (never nearest) elsewhere."""
+    IDS = (5, 77, 149)
+
+    def __init__(self, num_classes=150):
+        colors = np.stack([np.full(3, 2.0 * (k % 20), np.float32) for k in range(num_classes)])
+        colors[list(self.IDS)] = COLORS
+        super().__init__(colors)
+
+
+def test_ade20k_submission_writes_class_id_plus_one_named_as_the_images(tmp_path):
+    images = tmp_path / 'images'
+    (images / 'sub').mkdir(parents=True)
+    expected = write_colour_image(images / 'ADE_test_00000001.jpg', shape=(20, 30))
+    write_colour_image(images / 'sub' / 'ADE_test_00000002.png', shape=(16, 24))
+    model = ManyClassNearestColor()
+    model.eval()
+    out = tmp_path / 'out'
+    written = predict(model, T.Compose([]), str(images), save_dir=str(out),
+                      output_format='ade20k_submission')
+    sub = out / 'ade20k_submission'
+    assert sorted(written) == [str(sub / 'ADE_test_00000001.png'),
+                               str(sub / 'sub' / 'ADE_test_00000002.png')]
+    assert not (out / 'pseudo_color_prediction').exists() and not (out / 'added_prediction').exists()
+    with Image.open(sub / 'ADE_test_00000001.png') as im:
+        assert im.mode == 'L'
+        values = np.asarray(im)
+    # argmax + 1: class 5 (left half) -> 6, class 77 (right half) -> 78.
+    ids = np.array(ManyClassNearestColor.IDS)[expected]
+    np.testing.assert_array_equal(values, ids + 1)
+    with Image.open(sub / 'sub' / 'ADE_test_00000002.png') as im:
+        assert im.size == (24, 16)
+
+
+def test_ade20k_submission_needs_150_classes(tmp_path, model):
+    write_colour_image(tmp_path / 'x.png')
+    with pytest.raises(ValueError, match='needs a 150-class ADE20K model; this one predicts 3'):
+        predict(model, T.Compose([]), str(tmp_path / 'x.png'), save_dir=str(tmp_path / 'out'),
+                output_format='ade20k_submission')
+    assert not (tmp_path / 'out' / 'ade20k_submission').exists()
+    with pytest.raises(ValueError, match='output_format must be one of'):
+        predict(model, T.Compose([]), str(tmp_path / 'x.png'), output_format='ade20k')
+
+
+def test_ade20k_submission_follows_the_batch_rule_and_writes_atomically(tmp_path, monkeypatch):
+    images = tmp_path / 'images'
+    images.mkdir()
+    write_colour_image(images / 'a.png')
+    (images / 'b.png').write_bytes(b'garbage')
+    write_colour_image(images / 'c.png')
+    model = ManyClassNearestColor()
+    out = tmp_path / 'out'
+    with pytest.raises(BatchFailures, match=r'1 input\(s\) failed[\s\S]*b\.png: cannot read image file') as e:
+        predict(model, T.Compose([]), str(images), save_dir=str(out), output_format='ade20k_submission')
+    sub = out / 'ade20k_submission'
+    assert e.value.written == [str(sub / 'a.png'), str(sub / 'c.png')]
+    assert sorted(p.name for p in sub.iterdir()) == ['a.png', 'c.png']  # no temporaries
+
+    def full_disk(path, image):
+        with open(path, 'wb') as f:
+            f.write(b'\x89PNG partial')
+        return False  # what cv2.imwrite does when the disk is full
+    monkeypatch.setattr(cv2, 'imwrite', full_disk)
+    with pytest.raises(DiskWriteError, match=r'cannot write ADE20K submission PNG to .*a\.png'):
+        predict(model, T.Compose([]), str(images / 'a.png'), save_dir=str(tmp_path / 'full'),
+                output_format='ade20k_submission')
+    assert list((tmp_path / 'full' / 'ade20k_submission').iterdir()) == []

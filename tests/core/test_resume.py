@@ -50,6 +50,31 @@ def test_resume_gives_the_same_parameters_as_a_straight_run(tmp_path):
     assert 'resumed from' in log and 'iter: 3/4' in log and 'iter: 1/4' not in log
 
 
+def test_resume_auto_starts_fresh_then_continues_from_the_newest_checkpoint(tmp_path):
+    config = write_config(tmp_path)
+    out = str(tmp_path / 'out')
+    first = train(config, save_dir=out, iters=2, save_interval=1, log_iters=1, seed=3,
+                  resume_model='auto')
+    assert first['iter'] == 2
+    os.remove(os.path.join(out, 'iter_2', 'model.pdparams'))  # iter_2 is incomplete now
+    second = train(config, save_dir=out, iters=3, save_interval=1, log_iters=1, seed=3,
+                   resume_model='auto')
+    assert second['iter'] == 3
+    with open(os.path.join(out, 'train.log')) as f:
+        log = f.read()
+    assert 'resume auto: no complete checkpoint in {}, starting from iteration 0'.format(
+        out) in log
+    assert 'resume auto: skipping {}'.format(os.path.join(out, 'iter_2')) in log
+    assert 'resumed from {} at iteration 1'.format(os.path.join(out, 'iter_1')) in log
+    assert log.count('iter: 2/3') == 1  # iteration 2 re-run from iter_1, then 3
+    # Rerunning the finished job resumes at its end and trains nothing more.
+    again = train(config, save_dir=out, iters=3, save_interval=1, log_iters=1, seed=3,
+                  resume_model='auto')
+    assert again['iter'] == 3 and again['loss'] is None
+    with open(os.path.join(out, 'train.log')) as f:
+        assert f.read().count('iter: 3/3') == 1
+
+
 def test_resume_from_missing_directory_names_the_path(tmp_path):
     config = write_config(tmp_path)
     missing = str(tmp_path / 'no_such_run' / 'iter_10')

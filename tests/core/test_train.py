@@ -112,3 +112,25 @@ def test_out_of_range_label_names_the_file_and_value(tmp_path):
     # batch 6 = the whole set, so the bad sample is in the first batch.
     with pytest.raises(ValueError, match=r'im3\.png.*\[7\]'):
         train(config, save_dir=str(tmp_path / 'out'), iters=1, batch_size=6, seed=1)
+
+
+def test_train_time_eval_uses_test_config_and_writes_val_files(tmp_path):
+    """best_model is chosen with val.py's protocol (the config's test_config), and its
+    evaluation files are those val.py writes for the same weights."""
+    from paddleseg_fastfcn.core.evaluate import evaluate_checkpoint
+    config = write_config(tmp_path, extra='test_config: {is_slide: True, crop_size: [16, 16], '
+                                          'stride: [12, 12]}\n')
+    out = tmp_path / 'out'
+    train(config, save_dir=str(out), iters=2, save_interval=2, do_eval=True, seed=3)
+    best = out / 'best_model'
+    saved = json.loads((best / 'metrics.json').read_text())
+    assert saved['inference']['is_slide'] and saved['inference']['crop_size'] == [16, 16]
+    assert saved['iter'] == 2
+    for name in ('class_metrics.csv', 'confusion_matrix.csv', 'confusion_matrix.png'):
+        assert (best / name).is_file(), name
+    val = evaluate_checkpoint(config, str(best / 'model.pdparams'), save_dir=str(tmp_path / 'val'),
+                              print_detail=False)
+    assert saved['intersect_area'] == val['intersect_area'].tolist()
+    assert saved['label_area'] == val['label_area'].tolist()
+    assert (best / 'confusion_matrix.csv').read_text() == \
+        (tmp_path / 'val' / 'confusion_matrix.csv').read_text()

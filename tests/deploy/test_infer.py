@@ -10,17 +10,14 @@ import cv2
 import numpy as np
 import paddle
 import pytest
-import yaml
 from PIL import Image
 
-from paddleseg_fastfcn.core.export import export_model
-from paddleseg_fastfcn.core.onnx_export import export_onnx
 from paddleseg_fastfcn.deploy.infer import main
 from paddleseg_fastfcn.deploy.paddle_predictor import DeployArgumentError
 from paddleseg_fastfcn.utils.batch_failures import BatchFailures
 from paddleseg_fastfcn.utils.deploy_yaml import DeployConfigError
 from paddleseg_fastfcn.utils.image_io import ImageReadError
-from tests.deploy.exported_models import dygraph_logits, make_trained_like_model
+from tests.deploy.exported_models import dygraph_logits, export_trained_like_model, write_variant_yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # (relative path, H, W): a same-size pair first, then a mixed-size pair.
@@ -31,10 +28,7 @@ IMAGES = [('a.png', 64, 64), ('b.png', 64, 64), ('c.jpg', 96, 80), ('sub/d.png',
 def exported(tmp_path_factory):
     """(dygraph model, export dir with argmax model + ONNX, image folder)."""
     work = tmp_path_factory.mktemp('deploy')
-    config, weights, model = make_trained_like_model(str(work), 'enc')
-    save_dir = str(work / 'export')
-    export_model(config, weights, save_dir, output_op='argmax')
-    export_onnx(save_dir)
+    _, model, save_dir = export_trained_like_model(str(work), 'enc', 'argmax')
     rng = np.random.RandomState(0)
     image_dir = work / 'images'
     for name, h, w in IMAGES:
@@ -105,19 +99,6 @@ def test_cli_script_with_image_list_and_benchmark(exported, tmp_path):
     for stage in ('preprocess', 'inference', 'postprocess'):
         assert '{}: '.format(stage) in proc.stdout and 'ms/image' in proc.stdout
     assert 'images/s' in proc.stdout
-
-
-def write_variant_yaml(save_dir, name, **changes):
-    """A copy of deploy.yaml next to the model files with ``changes`` applied."""
-    with open(os.path.join(save_dir, 'deploy.yaml'), encoding='utf-8') as f:
-        dic = yaml.safe_load(f)
-    dic['Deploy'].update(changes)
-    for key in [k for k, v in changes.items() if v is None]:
-        del dic['Deploy'][key]
-    path = os.path.join(save_dir, name)
-    with open(path, 'w', encoding='utf-8') as f:
-        yaml.safe_dump(dic, f)
-    return path
 
 
 def test_resize_transform_is_undone_on_the_mask(exported, tmp_path):

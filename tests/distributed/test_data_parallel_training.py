@@ -16,13 +16,12 @@ import os
 import re
 
 import numpy as np
-import paddle
 import pytest
 
 from paddleseg_fastfcn.core.train import train
 
 from tests.distributed.group_norm_segmentor import write_group_norm_config
-from tests.distributed.launch_helpers import explain, launch, worker_logs
+from tests.distributed.launch_helpers import explain, launch, read_params, worker_logs
 
 pytestmark = pytest.mark.distributed
 
@@ -37,8 +36,7 @@ def _losses(save_dir):
 
 
 def _params(save_dir, name):
-    state = paddle.load(os.path.join(save_dir, name, 'model.pdparams'))
-    return {key: value.numpy() for key, value in state.items()}
+    return read_params(os.path.join(save_dir, name))
 
 
 def test_two_ranks_match_one_process_with_the_global_batch_and_resume(tmp_path):

@@ -70,3 +70,6 @@ def test_two_ranks_give_the_single_process_metrics(tmp_path):
         assert dist[key] == pytest.approx(single[key], abs=1e-6), key
     for key in ('class_iou', 'class_precision', 'class_recall'):
         np.testing.assert_allclose(dist[key], single[key], rtol=0, atol=1e-6, err_msg=key)
+    # The confusion matrix is all-reduced too: the same counts as one process.
+    assert (out / 'confusion_matrix.csv').read_text() == \
+        (tmp_path / 'single' / 'confusion_matrix.csv').read_text()

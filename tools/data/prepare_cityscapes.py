@@ -7,13 +7,10 @@ drawing are cityscapesscripts'. Prints a summary; exits 1 listing every image th
 failed (missing or unreadable file, size mismatch, unknown label id or name).
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-from paddleseg_fastfcn.datasets.prepare.cityscapes import SOURCES, prepare_cityscapes  # noqa: E402
-from paddleseg_fastfcn.datasets.prepare.report import run_and_report  # noqa: E402
+from paddleseg_fastfcn.datasets.prepare.cityscapes import SOURCES, prepare_cityscapes
+from paddleseg_fastfcn.datasets.prepare.report import run_and_report
 
 EXAMPLE = """example:
   unzip leftImg8bit_trainvaltest.zip -d data/cityscapes; unzip gtFine_trainvaltest.zip -d data/cityscapes

@@ -8,13 +8,10 @@ with a seeded shuffle and writes OUT/train.txt and OUT/val.txt for a file-list
 every file that failed and why. docs/custom_dataset.md walks through training on it.
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-from paddleseg_fastfcn.datasets.prepare.custom import prepare_custom  # noqa: E402
-from paddleseg_fastfcn.datasets.prepare.report import run_and_report  # noqa: E402
+from paddleseg_fastfcn.datasets.prepare.custom import prepare_custom
+from paddleseg_fastfcn.datasets.prepare.report import run_and_report
 
 EXAMPLE = """examples:
   python tools/data/prepare_custom.py --images data/mine/images --masks data/mine/masks \\

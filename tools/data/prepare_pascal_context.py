@@ -7,13 +7,10 @@ exits 1 listing every image that failed (missing or unreadable JPEG, size differ
 from the JSON, undecodable annotation).
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-from paddleseg_fastfcn.datasets.prepare.pascal_context import prepare_pascal_context  # noqa: E402
-from paddleseg_fastfcn.datasets.prepare.report import run_and_report  # noqa: E402
+from paddleseg_fastfcn.datasets.prepare.pascal_context import prepare_pascal_context
+from paddleseg_fastfcn.datasets.prepare.report import run_and_report
 
 EXAMPLE = """example:
   tar xf VOCtrainval_03-May-2010.tar -C data/       # -> data/VOCdevkit/VOC2010/JPEGImages

@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from ..checks import DatasetError, check_label_values, check_pair
+from ..class_names import ADE20K as ADE20K_CLASS_NAMES
 from ..prepared_ade20k import PreparedADE20K, where_to_put
 from .labels import check_image_decodes, read_label, require_single_channel
 from .report import PrepareReport
@@ -82,7 +83,7 @@ def prepare_ade20k(root):
     if not os.path.isdir(root):
         raise DatasetError('ADE20K folder {} does not exist; {}'.format(root, where_to_put(root)))
     report = PrepareReport('ADE20K ({})'.format(root), PreparedADE20K.NUM_CLASSES,
-                           PreparedADE20K.IGNORE_INDEX)
+                           PreparedADE20K.IGNORE_INDEX, list(ADE20K_CLASS_NAMES))
     for split, folder in SPLITS:
         entries = _split_entries(root, split, folder, report)
         if entries is None:

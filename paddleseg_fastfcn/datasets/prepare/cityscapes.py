@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from ..checks import DatasetError, check_pair, image_size
+from ..class_names import CITYSCAPES
 from .labels import check_image_decodes, read_label, require_single_channel
 from .report import PrepareReport
 from .writing import list_entry, write_label_png, write_lines
@@ -105,9 +106,8 @@ def prepare_cityscapes(root, source='labelIds', splits=('train', 'val')):
         if not os.path.isdir(os.path.join(root, sub)):
             raise DatasetError('Cityscapes folder {} not found: unpack leftImg8bit_trainvaltest.zip and '
                                'gtFine_trainvaltest.zip into {}'.format(os.path.join(root, sub), root))
-    names = [l.name for l in sorted(cityscapes_labels(), key=lambda l: l.trainId)
-             if 0 <= l.trainId < IGNORE_INDEX]
-    report = PrepareReport('Cityscapes ({}, from {})'.format(root, source), NUM_CLASSES, IGNORE_INDEX, names)
+    report = PrepareReport('Cityscapes ({}, from {})'.format(root, source), NUM_CLASSES, IGNORE_INDEX,
+                           list(CITYSCAPES))
     lut, known = train_id_lut()
     for split in splits:
         images = sorted(glob.glob(os.path.join(root, 'leftImg8bit', split, '*', '*_leftImg8bit.png')))

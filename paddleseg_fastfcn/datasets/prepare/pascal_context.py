@@ -18,6 +18,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..checks import DatasetError, image_size
+from ..class_names import PASCAL_CONTEXT_59
 from .labels import check_image_decodes
 from .report import PrepareReport
 from .writing import list_entry, write_label_png, write_lines
@@ -102,8 +103,7 @@ def prepare_pascal_context(voc_root, json_path, out):
             image_dir))
     names = {int(c['category_id']): c.get('name', '') for c in data['categories']}
     report = PrepareReport('Pascal Context 59 ({}, {})'.format(voc_root, json_path),
-                           len(CONTEXT59_CATEGORY_IDS), IGNORE_INDEX,
-                           [names.get(i, str(i)) for i in CONTEXT59_CATEGORY_IDS])
+                           len(CONTEXT59_CATEGORY_IDS), IGNORE_INDEX, list(PASCAL_CONTEXT_59))
     anns_by_image = defaultdict(list)
     for ann in data['annos_segmentation']:
         anns_by_image[ann['image_id']].append(ann)

@@ -5,7 +5,7 @@ from paddleseg.cvlibs import manager
 
 from paddleseg_fastfcn.models.heads.decode_head import DecodeHead
 from paddleseg_fastfcn.models.layers import resize_align_corners
-from paddleseg_fastfcn.utils.pretrained import load_pretrained
+from paddleseg_fastfcn.utils.weights import load_weights
 
 
 def _feature_channels(component, attr):
@@ -35,7 +35,8 @@ class FastFCNSegmentor(nn.Layer):
         neck (nn.Layer | None): with attribute ``out_channels`` (4 items).
         aux_head (DecodeHead | None): e.g. FCNAuxHead; only its logits are used.
         pretrained (str | None): path or URL of a whole-model ``.pdparams``
-            (keys ``backbone.*``, ``neck.*``, ``head.*``, ``aux_head.*``).
+            (keys ``backbone.*``, ``neck.*``, ``head.*``, ``aux_head.*``), a warm
+            start: the matching keys load, the others are logged (non-strict).
 
     Outputs:
         training: a list in this fixed order, entries present only when enabled:
@@ -65,7 +66,8 @@ class FastFCNSegmentor(nn.Layer):
             if part is not None and part.num_classes is None:
                 part.set_num_classes(num_classes)
         if pretrained:
-            load_pretrained(self, pretrained)
+            # A warm start from a related model: the matching keys load (rule: non-strict).
+            load_weights(self, pretrained, strict=False)
 
     def _check_consistency(self):
         feats = _feature_channels(self.backbone, 'feat_channels')

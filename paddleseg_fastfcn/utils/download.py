@@ -1,0 +1,212 @@
+"""Verified, cached downloads of weight files, and safe extraction of weight archives.
+
+Paddle's ``get_path_from_url`` can check an md5 only and does not compare the
+received size with ``Content-Length``; weight URLs publish sha256 prefixes
+(torch-hub names such as ``resnet50-0676ba61.pth``), so this small urllib
+downloader checks those instead.
+
+Cache layout: ``<cache_dir>/<sha1(url)[:16]>/<file name>`` (many URLs end in the
+same ``model.pdparams``); archives are unpacked next to themselves into
+``<archive name without .tar.gz>/``. A file appears in the cache only complete and
+verified: it is streamed into a temporary file of the same directory, fsync'ed,
+checked, then renamed with ``os.replace`` (atomic, so ranks that download at the
+same time each publish a complete copy and never read a partial one).
+"""
+import hashlib
+import http.client
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from urllib.parse import unquote, urlparse
+
+DEFAULT_CACHE_DIR = os.path.join('~', '.cache', 'paddleseg_fastfcn', 'pretrained')
+# torch.hub's convention: '<name>-<first hex digits of the sha256>.<ext>'. At least
+# 8 digits, so that names such as 'r50-d8.pth' are not read as hashes.
+HASH_IN_NAME = re.compile(r'-([0-9a-f]{8,64})\.')
+ARCHIVE_SUFFIXES = ('.tar.gz', '.tgz', '.tar')
+CHUNK = 1 << 20
+
+
+class DownloadError(ValueError):
+    """A download failed, was truncated or does not match its sha256; nothing was cached.
+
+    A ValueError (bad input: the URL in the config), so the scripts report it without a traceback.
+    """
+
+
+def is_url(path_or_url):
+    return urlparse(str(path_or_url)).scheme in ('http', 'https')
+
+
+def cache_root(cache_dir=None):
+    """``cache_dir``, else ``$PADDLESEG_FASTFCN_HOME``, else ``~/.cache/paddleseg_fastfcn/pretrained``."""
+    return os.path.expanduser(cache_dir or os.environ.get('PADDLESEG_FASTFCN_HOME', DEFAULT_CACHE_DIR))
+
+
+def expected_sha256(url_or_name, sha256=None):
+    """The sha256 (or its leading hex digits) a file must have, or None if unknown.
+
+    Args:
+        url_or_name (str): the URL or file name (a torch-hub hash prefix is read from it).
+        sha256 (str | None): a full hex digest given by the config; wins over the name.
+
+    Raises:
+        ValueError: ``sha256`` is not 64 hex digits.
+    """
+    if sha256:
+        sha256 = str(sha256).strip().lower()
+        if not re.fullmatch(r'[0-9a-f]{64}', sha256):
+            raise ValueError('pretrained_sha256 must be 64 hex digits, got {!r}'.format(sha256))
+        return sha256
+    found = HASH_IN_NAME.search(os.path.basename(urlparse(str(url_or_name)).path))
+    return found.group(1) if found else None
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(CHUNK), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fsync_dir(path):
+    """fsync a directory, so that a rename inside it survives a crash."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _stream(url, out, timeout):
+    """Copy ``url`` into the open file ``out``; returns (sha256 hex, bytes, Content-Length or None)."""
+    digest, size = hashlib.sha256(), 0
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        length = response.headers.get('Content-Length')
+        for chunk in iter(lambda: response.read(CHUNK), b''):
+            out.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+    out.flush()
+    os.fsync(out.fileno())
+    return digest.hexdigest(), size, int(length) if length is not None else None
+
+
+def fetch(url, sha256=None, cache_dir=None, timeout=60):
+    """The local path of ``url``'s file: from the cache, else downloaded and verified.
+
+    Args:
+        url (str): http(s) URL.
+        sha256 (str | None): full sha256 of the file (else a hash prefix in its name
+            is checked, else nothing is).
+        cache_dir (str | None): see :func:`cache_root`.
+        timeout (float): seconds per network operation.
+
+    Returns:
+        str: path of the cached file. No network call is made when the cache holds
+        it (and it matches the expected hash).
+
+    Raises:
+        DownloadError: the request fails, the body is shorter than its
+            Content-Length, or its sha256 differs; the cache is left without the file.
+    """
+    expected = expected_sha256(url, sha256)
+    name = os.path.basename(unquote(urlparse(url).path)) or 'download'
+    url_dir = os.path.join(cache_root(cache_dir), hashlib.sha1(url.encode('utf-8')).hexdigest()[:16])
+    target = os.path.join(url_dir, name)
+    if os.path.isfile(target):
+        if expected is None or file_sha256(target).startswith(expected):
+            return target
+        os.remove(target)  # stale or damaged cache entry: fetch it again
+    os.makedirs(url_dir, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=url_dir, prefix='.part_', suffix='_' + name)
+    try:
+        with os.fdopen(fd, 'wb') as out:
+            digest, size, length = _stream(url, out, timeout)
+        if length is not None and size != length:
+            raise DownloadError('{}: truncated download: got {} of {} bytes'.format(url, size, length))
+        if expected is not None and not digest.startswith(expected):
+            raise DownloadError('{}: sha256 mismatch: expected {}..., got {}'.format(url, expected, digest))
+        os.replace(tmp, target)
+        fsync_dir(url_dir)
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
+        _remove(tmp)
+        raise DownloadError('cannot download {} into {}: {}'.format(url, url_dir, e)) from e
+    except BaseException:
+        _remove(tmp)
+        raise
+    return target
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+
+
+def is_archive(path):
+    return str(path).endswith(ARCHIVE_SUFFIXES)
+
+
+def extract_archive(archive, dest_root=None):
+    """Unpack a ``.tar[.gz]`` weight archive once; returns the folder it was unpacked into.
+
+    Members are extracted with tarfile's ``'data'`` filter (Python's own guard
+    against absolute paths, ``..`` components, links leaving the folder, device
+    files and set-uid bits), so a crafted archive cannot write outside it.
+
+    Args:
+        archive (str): the archive file.
+        dest_root (str | None): where to unpack (default: the archive's folder).
+
+    Raises:
+        ValueError: the archive cannot be read or a member is refused (named).
+    """
+    base = os.path.basename(archive)
+    for suffix in ARCHIVE_SUFFIXES:
+        if base.endswith(suffix):
+            base = base[:-len(suffix)]
+            break
+    dest_root = dest_root or os.path.dirname(os.path.abspath(archive))
+    target = os.path.join(dest_root, base + '.extracted')
+    if os.path.isdir(target):
+        if os.path.getmtime(target) >= os.path.getmtime(archive):
+            return target
+        shutil.rmtree(target, ignore_errors=True)  # unpacked from an older archive
+    os.makedirs(dest_root, exist_ok=True)
+    tmp = tempfile.mkdtemp(dir=dest_root, prefix='.part_')
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp, filter='data')
+    except (tarfile.TarError, OSError) as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ValueError('{}: cannot unpack the archive safely: {}'.format(archive, e)) from e
+    try:
+        os.replace(tmp, target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not os.path.isdir(target):
+            raise
+        # another process (rank) published the same folder first: use it
+    return target
+
+
+def find_weights_in(folder, archive):
+    """The ``.pdparams`` file inside an unpacked archive (``model.pdparams`` preferred).
+
+    Raises:
+        ValueError: none, or several without one named ``model.pdparams``.
+    """
+    found = sorted(os.path.join(root, f) for root, _, files in os.walk(folder)
+                   for f in files if f.endswith('.pdparams'))
+    preferred = [p for p in found if os.path.basename(p) == 'model.pdparams']
+    if len(preferred) == 1 or len(found) == 1:
+        return (preferred or found)[0]
+    raise ValueError('{}: expected one model.pdparams in the archive, found: {}'.format(
+        archive, [os.path.relpath(p, folder) for p in found] or 'no .pdparams file'))
