@@ -7,10 +7,12 @@ Writes save_dir/model.json + model.pdiparams (Paddle 3's PIR format) and deploy.
 with --onnx True also save_dir/model.onnx (named in deploy.yaml). See deploy/README.md.
 """
 import argparse
+import sys
 
 from paddleseg_fastfcn.core.export import OUTPUT_OPS, export_model
 from paddleseg_fastfcn.core.onnx_export import DEFAULT_OPSET, export_onnx
 from paddleseg_fastfcn.deploy.onnx_check import verify_onnx
+from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
 from paddleseg_fastfcn.utils.cli import existing_file, positive_int, str2bool
 
 
@@ -29,13 +31,19 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    info = export_model(args.config, args.model_path, args.save_dir,
-                        input_shape=args.input_shape, output_op=args.output_op)
-    print('exported {} + {} and {}'.format(info['model'], info['params'], info['deploy_yaml']))
-    if args.onnx:
-        print('exported {}'.format(export_onnx(args.save_dir, args.opset_version)))
-        print('ONNX Runtime matches Paddle Inference (difference {:.2g})'.format(verify_onnx(args.save_dir)))
+    try:
+        info = export_model(args.config, args.model_path, args.save_dir,
+                            input_shape=args.input_shape, output_op=args.output_op)
+        print('exported {} + {} and {}'.format(info['model'], info['params'], info['deploy_yaml']))
+        if args.onnx:
+            print('exported {}'.format(export_onnx(args.save_dir, args.opset_version)))
+            print('ONNX Runtime matches Paddle Inference (difference {:.2g})'.format(verify_onnx(args.save_dir)))
+    except DiskWriteError as e:
+        # A full disk or read-only --save_dir: what, space needed and free; no partial file left.
+        print('error: {}'.format(e), file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -9,6 +9,8 @@ save_dir/pseudo_color_prediction/<name>.png (palette mask) and
 save_dir/added_prediction/<name>.png (overlay), names relative to the input folder.
 With --output_format ade20k_submission (150-class ADE20K models) it writes only
 save_dir/ade20k_submission/<name>.png: uint8 class id + 1, the SceneParsing test server's format.
+An image that cannot be read does not stop the run: every other image is written,
+then the run exits 1 listing each failed image and why (docs/bad_inputs.md).
 """
 import argparse
 import sys
@@ -35,11 +37,17 @@ def main(argv=None):
     args = parse_args(argv)
     from paddleseg_fastfcn.core.predict import predict_from_config
     from paddleseg_fastfcn.utils.device import set_device
+    from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
+    from paddleseg_fastfcn.utils.batch_failures import BatchFailures
     try:
         set_device(args.device)
         predict_from_config(args.config, args.model_path, args.image_path, save_dir=args.save_dir,
                             opts=args.opts, overrides=args, output_format=args.output_format)
-    except (ValueError, FileNotFoundError) as e:
+    except BatchFailures as e:
+        print('wrote {} mask(s) to {}'.format(len(e.written), args.save_dir))
+        print('error: {}'.format(e), file=sys.stderr)
+        return 1
+    except (ValueError, FileNotFoundError, DiskWriteError) as e:
         print('error: {}: {}'.format(type(e).__name__, e), file=sys.stderr)
         return 1
     return 0

@@ -45,8 +45,13 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from paddleseg_fastfcn.core.train import train
+    from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
     try:
         train(**vars(args))
+    except DiskWriteError as e:
+        # A full disk or read-only save_dir: what, how much space, which checkpoint is intact.
+        print('error: {}'.format(e), file=sys.stderr)
+        return 1
     except (ValueError, FileNotFoundError, FloatingPointError) as e:
         # Configuration and data errors: the message says what to fix; no traceback.
         print('error: {}: {}'.format(type(e).__name__, e), file=sys.stderr)

@@ -33,12 +33,13 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     from paddleseg_fastfcn.core.evaluate import evaluate_checkpoint
+    from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
     from paddleseg_fastfcn.utils.device import set_device
     try:
         set_device(args.device)
         evaluate_checkpoint(args.config, args.model_path, save_dir=args.save_dir,
                             num_workers=args.num_workers, opts=args.opts, overrides=args)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, DiskWriteError) as e:  # DiskWriteError: the metrics files
         print('error: {}: {}'.format(type(e).__name__, e), file=sys.stderr)
         return 1
     return 0

@@ -84,6 +84,51 @@ def call_with_timeout():
     return call
 
 
+@pytest.fixture
+def small_filesystem(tmp_path):
+    """``mount(size='2m')`` -> path of a fresh tmpfs of that size under ``tmp_path``, a real
+    file system that fills up; ``mount.read_only(path)`` remounts it read-only (root ignores
+    permission bits, so chmod cannot make a folder read-only for it). Skips where mounting
+    is not permitted (not root, no CAP_SYS_ADMIN). Unmounted after the test."""
+    import subprocess
+    mounted = []
+
+    def mount(size='2m'):
+        path = tmp_path / 'fs{}'.format(len(mounted))
+        path.mkdir()
+        try:
+            proc = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size={}'.format(size), 'tmpfs', str(path)],
+                                  capture_output=True, text=True)
+        except FileNotFoundError:
+            pytest.skip('cannot mount a tmpfs here: no `mount` command')
+        if proc.returncode != 0:
+            pytest.skip('cannot mount a tmpfs here ({}): {}'.format(
+                'not root' if os.geteuid() != 0 else 'mount not permitted', proc.stderr.strip()))
+        mounted.append(path)
+        return str(path)
+
+    def read_only(path):
+        subprocess.run(['mount', '-o', 'remount,ro', path], check=True, capture_output=True)
+
+    mount.read_only = read_only
+    yield mount
+    for path in reversed(mounted):
+        subprocess.run(['umount', '-l', str(path)], capture_output=True)
+
+
+def fill_filesystem(path, leave=0):
+    """Write a filler file into ``path`` until at most ``leave`` bytes are free."""
+    import shutil
+    with open(os.path.join(path, 'filler'), 'wb') as f:
+        chunk = b'\0' * 65536
+        try:
+            while shutil.disk_usage(path).free > leave:
+                f.write(chunk[:max(min(len(chunk), shutil.disk_usage(path).free - leave), 1)])
+                f.flush()
+        except OSError:
+            pass
+
+
 class LoopbackFiles(object):
     """Files served by an HTTP server on 127.0.0.1 (ephemeral port), for download tests.
 

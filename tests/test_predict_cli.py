@@ -14,7 +14,7 @@ from tests.datasets.helpers import mini_dataset_section, write_config
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_predict_cli_gray_rgba_large_and_missing_model(tmp_path):
+def _config_and_weights(tmp_path):
     root = str(tmp_path / 'mini')
     write_dataset(root, num_train=1, num_val=1, size=32)
     cfg = write_config(tmp_path / 'fastscnn.yml', mini_dataset_section(root, 'train'),
@@ -22,7 +22,11 @@ def test_predict_cli_gray_rgba_large_and_missing_model(tmp_path):
     paddle.seed(0)
     weights = str(tmp_path / 'model.pdparams')
     paddle.save(build_model(load_config(cfg)).state_dict(), weights)
+    return cfg, weights
 
+
+def test_predict_cli_gray_rgba_large_and_missing_model(tmp_path):
+    cfg, weights = _config_and_weights(tmp_path)
     images = tmp_path / 'images'
     (images / 'sub').mkdir(parents=True)
     rgb, _ = draw_sample(0, 'validation', 0, size=32)
@@ -58,3 +62,57 @@ def test_predict_cli_gray_rgba_large_and_missing_model(tmp_path):
                          capture_output=True, text=True, cwd=REPO)
     assert res.returncode == 1 and 'needs a 150-class ADE20K model; this one predicts 5' in res.stderr
     assert not (tmp_path / 'sub_out' / 'ade20k_submission').exists()
+
+
+
+def test_bad_images_among_good_ones_are_listed_after_the_good_ones_are_written(tmp_path):
+    cfg, weights = _config_and_weights(tmp_path)
+    images = tmp_path / 'images'
+    (images / 'sub').mkdir(parents=True)
+    rgb, _ = draw_sample(0, 'validation', 0, size=32)
+    for name in ('a.png', 'sub/c.png'):
+        cv2.imwrite(str(images / name), rgb[:, :, ::-1])
+    (images / 'b.png').write_bytes(b'not an image')       # garbage
+    (images / 'sub' / 'd.jpg').write_bytes(b'')           # empty file
+    cv2.imwrite(str(images / 'e.jpg'), rgb[:, :, ::-1])
+    (images / 'e.jpg').write_bytes((images / 'e.jpg').read_bytes()[:200])  # truncated JPEG
+    out = tmp_path / 'out'
+    res = subprocess.run([sys.executable, os.path.join(REPO, 'predict.py'), '--config', cfg,
+                          '--model_path', weights, '--image_path', str(images), '--save_dir', str(out)],
+                         capture_output=True, text=True, cwd=REPO)
+    assert res.returncode == 1, res.stderr[-2000:]
+    assert 'Traceback' not in res.stderr
+    tail = res.stderr[res.stderr.index('error: 3 input(s) failed'):].splitlines()
+    assert [line.split(': ')[0].strip() for line in tail[1:]] == [
+        str(images / 'b.png'), str(images / 'e.jpg'), str(images / 'sub' / 'd.jpg')]
+    assert all('cannot read image file' in line for line in tail[1:])
+    for folder in ('pseudo_color_prediction', 'added_prediction'):
+        written = sorted(os.path.relpath(os.path.join(d, n), out / folder)
+                         for d, _, names in os.walk(out / folder) for n in names)
+        assert written == ['a.png', os.path.join('sub', 'c.png')]  # complete files only, no temporaries
+        for rel in written:
+            assert np.asarray(Image.open(out / folder / rel)).shape[:2] == (32, 32)
+
+
+def test_a_full_disk_stops_predict_with_what_and_how_much_space(tmp_path, monkeypatch, capsys):
+    import errno
+
+    import predict as predict_cli
+    cfg, weights = _config_and_weights(tmp_path)
+    images = tmp_path / 'images'
+    images.mkdir()
+    rgb, _ = draw_sample(0, 'validation', 0, size=32)
+    cv2.imwrite(str(images / 'a.png'), rgb[:, :, ::-1])
+
+    def full_disk(self, fp, *args, **kwargs):
+        with open(fp, 'wb') as f:
+            f.write(b'\x89PNG partial')
+        raise OSError(errno.ENOSPC, 'No space left on device (injected)')
+    monkeypatch.setattr(Image.Image, 'save', full_disk)
+    out = tmp_path / 'out'
+    assert predict_cli.main(['--config', cfg, '--model_path', weights, '--image_path', str(images),
+                             '--save_dir', str(out)]) == 1
+    err = capsys.readouterr().err
+    assert 'cannot write mask to {}'.format(out / 'pseudo_color_prediction' / 'a.png') in err
+    assert 'No space left on device (injected) (ENOSPC)' in err and 'free on that file system: ' in err
+    assert [n for _, _, names in os.walk(out) for n in names] == []  # the partial temporary is gone

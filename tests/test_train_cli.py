@@ -55,3 +55,42 @@ def test_invalid_choice_is_rejected_by_the_parser(tmp_path, capsys):
         train_cli.parse_args(['--config', write_config(tmp_path), '--amp_level', 'O3'])
     assert e.value.code == 2
     assert "invalid choice: 'O3'" in capsys.readouterr().err
+
+
+def test_full_disk_at_a_checkpoint_exits_1_naming_the_intact_one(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import paddle
+
+    from paddleseg_fastfcn.core import checkpoint as ckpt
+    config = write_config(tmp_path)
+    out = tmp_path / 'out'
+    real_save, calls = paddle.save, []
+
+    def disk_full_after_iter_1(obj, path, *args, **kwargs):
+        calls.append(path)
+        if 'iter_2' in path:
+            with open(path, 'wb') as f:
+                f.write(b'partial')
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        return real_save(obj, path, *args, **kwargs)
+    monkeypatch.setattr(ckpt.paddle, 'save', disk_full_after_iter_1)
+    argv = ['--config', config, '--save_dir', str(out), '--iters', '3', '--batch_size', '2',
+            '--save_interval', '1', '--log_iters', '1', '--seed', '1']
+    assert train_cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert re.search(r'^error: cannot write checkpoint iter_2 to .*iter_2: No space left on device \(ENOSPC\); '
+                     r'needs about [\d.]+ MB; free on that file system: .*; the last complete checkpoint is '
+                     r'intact: .*out/iter_1$', err.strip()), err
+    assert 'Traceback' not in err
+    assert sorted(os.listdir(out)) == ['iter_1', 'train.log']  # no temporaries, no iter_3
+    assert 'iter: 2/3' in (out / 'train.log').read_text()
+
+
+def test_unwritable_save_dir_fails_before_training(tmp_path, capsys):
+    config = write_config(tmp_path)
+    (tmp_path / 'file').write_text('')
+    argv = ['--config', config, '--save_dir', str(tmp_path / 'file' / 'out'), '--iters', '1']
+    assert train_cli.main(argv) == 1
+    assert re.search(r'error: cannot write train.log to .*file/out/train.log: Not a directory \(ENOTDIR\)',
+                     capsys.readouterr().err)

@@ -20,9 +20,9 @@ import argparse
 import os
 import pickle
 import sys
-import tempfile
 
 from paddleseg_fastfcn.core.builder import ConfigError, build_model, load_config
+from paddleseg_fastfcn.utils.atomic_write import DiskWriteError, write_atomically
 from paddleseg_fastfcn.utils.cli import existing_file
 from paddleseg_fastfcn.utils.torch_checkpoint import (
     CheckpointMismatch, convert_for_layer, read_torch_checkpoint)
@@ -68,16 +68,8 @@ def save_atomically(state, out_path):
     """paddle.save ``state`` to a temporary file next to ``out_path``, then rename it."""
     import paddle
 
-    out_dir = os.path.dirname(os.path.abspath(out_path))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix='.convert-', suffix='.pdparams', dir=out_dir)
-    os.close(fd)
-    try:
-        paddle.save({k: paddle.to_tensor(v) for k, v in state.items()}, tmp_path)
-        os.replace(tmp_path, out_path)
-    finally:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
+    tensors = {k: paddle.to_tensor(v) for k, v in state.items()}
+    write_atomically(out_path, lambda tmp: paddle.save(tensors, tmp), 'converted weights')
 
 
 def convert(src, config, out, backbone_only=False, log=print):
@@ -108,7 +100,7 @@ def main(argv=None):
         sys.exit('error: --src not found: {}'.format(args.src))
     try:
         convert(args.src, args.config, args.out, args.backbone_only)
-    except (ConfigError, CheckpointMismatch, ValueError, pickle.UnpicklingError) as e:
+    except (ConfigError, CheckpointMismatch, ValueError, pickle.UnpicklingError, DiskWriteError) as e:
         sys.exit('error: {}\nnothing was written to {}'.format(e, args.out))
 
 

@@ -4,10 +4,14 @@
         --save_dir output/masks [--enable_mkldnn True] [--backend onnxruntime] [--benchmark True] \
         [--save_npy logits|probs [--npy_float16]] [--is_slide --crop_size 480 480 --stride 320 320]
 
-See deploy/README.md; the implementation is paddleseg_fastfcn.deploy.infer.
+An unreadable image does not stop the run: the others are written, then it exits 1
+listing each failed image and why. See deploy/README.md and docs/bad_inputs.md; the
+implementation is paddleseg_fastfcn.deploy.infer.
 """
 
-from paddleseg_fastfcn.deploy.infer import main
+import sys
+
+from paddleseg_fastfcn.deploy.infer import cli
 
 if __name__ == '__main__':
-    main()
+    sys.exit(cli())

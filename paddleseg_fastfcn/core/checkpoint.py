@@ -10,7 +10,9 @@ All three are read back by ``utils.weight_files.read_paddle_file``, which runs n
 code a file names (they may come from someone else).
 and appears only complete: files are written into a hidden temporary directory
 in save_dir, fsync'ed, and the directory is then renamed into place. A crash or
-an exception while saving leaves the previous checkpoints untouched.
+an exception while saving leaves the previous checkpoints untouched; a write the
+disk refuses (full, read-only) becomes a ``DiskWriteError`` saying how much space
+the checkpoint needs, how much is free and which checkpoint is still complete.
 """
 import json
 import os
@@ -21,6 +23,7 @@ import shutil
 import numpy as np
 import paddle
 
+from paddleseg_fastfcn.utils.atomic_write import write_failure
 from paddleseg_fastfcn.utils.download import fsync_dir
 from paddleseg_fastfcn.utils.safe_pickle import UnsafePickleError
 from paddleseg_fastfcn.utils.weight_files import read_paddle_file
@@ -79,6 +82,7 @@ def _atomic_dir(save_dir, name, write):
     os.makedirs(save_dir, exist_ok=True)
     target = os.path.join(save_dir, name)
     tmp = os.path.join(save_dir, '{}{}_{}'.format(TMP_PREFIX, name, os.getpid()))
+    old = os.path.join(save_dir, '{}old_{}_{}'.format(TMP_PREFIX, name, os.getpid()))
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     try:
@@ -89,7 +93,6 @@ def _atomic_dir(save_dir, name, write):
         if os.path.exists(target):
             # rename() cannot replace a non-empty directory: move the old one
             # aside first; it is deleted only once the new one is in place.
-            old = os.path.join(save_dir, '{}old_{}_{}'.format(TMP_PREFIX, name, os.getpid()))
             shutil.rmtree(old, ignore_errors=True)
             os.replace(target, old)
             os.replace(tmp, target)
@@ -99,6 +102,8 @@ def _atomic_dir(save_dir, name, write):
         fsync_dir(save_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if os.path.isdir(old) and not os.path.exists(target):
+            os.replace(old, target)  # the new one never got in place: put the old one back
         raise
     return target
 
@@ -114,19 +119,53 @@ def save_checkpoint(save_dir, name, model, optimizer, train_state, score=None):
 
     Returns:
         str: the checkpoint directory.
+
+    Raises:
+        DiskWriteError: the disk refused the write (what, space needed / free, and the
+            last complete checkpoint, which is untouched); no temporary files remain.
     """
     state = dict(train_state.to_dict(), rng=rng_states())
+    model_state, optimizer_state = model.state_dict(), optimizer.state_dict()
 
     def write(tmp):
-        paddle.save(model.state_dict(), os.path.join(tmp, MODEL_FILE))
-        paddle.save(optimizer.state_dict(), os.path.join(tmp, OPTIMIZER_FILE))
+        paddle.save(model_state, os.path.join(tmp, MODEL_FILE))
+        paddle.save(optimizer_state, os.path.join(tmp, OPTIMIZER_FILE))
         with open(os.path.join(tmp, STATE_FILE), 'wb') as f:
             pickle.dump(state, f)
         if score is not None:
             with open(os.path.join(tmp, SCORE_FILE), 'w') as f:
                 json.dump(score, f, indent=2)
 
-    return _atomic_dir(save_dir, name, write)
+    try:
+        return _atomic_dir(save_dir, name, write)
+    except OSError as e:
+        # _atomic_dir has removed its temporary directory; say what is left.
+        raise write_failure('checkpoint {}'.format(name), os.path.join(save_dir, name), e,
+                            needed_bytes=state_nbytes(model_state) + state_nbytes(optimizer_state),
+                            note=_complete_checkpoints_note(save_dir)) from e
+
+
+def state_nbytes(state):
+    """Bytes of the tensors / arrays in a (nested) state dict: what saving it roughly needs."""
+    if isinstance(state, dict):
+        return sum(state_nbytes(v) for v in state.values())
+    if isinstance(state, (list, tuple)):
+        return sum(state_nbytes(v) for v in state)
+    if isinstance(state, paddle.Tensor):
+        return int(state.numel()) * state.element_size()
+    if isinstance(state, np.ndarray):
+        return state.nbytes
+    return 0
+
+
+def _complete_checkpoints_note(save_dir):
+    """Which complete checkpoints survive in ``save_dir`` (for the error message)."""
+    latest = find_latest_checkpoint(save_dir, info=lambda line: None)
+    best = os.path.join(save_dir, 'best_model')
+    names = ([latest[1]] if latest else []) + ([best] if os.path.isdir(best) else [])
+    if not names:
+        return 'no complete checkpoint exists in {} yet'.format(save_dir)
+    return 'the last complete checkpoint is intact: {}'.format(' and '.join(names))
 
 
 def list_iter_checkpoints(save_dir):

@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from paddleseg_fastfcn.utils.atomic_write import write_atomically
+
 CONFUSION_CSV = 'confusion_matrix.csv'
 CONFUSION_PNG = 'confusion_matrix.png'
 # Classes drawn in the heat map at most; cells carry their value up to this many too.
@@ -55,11 +57,13 @@ def most_confused(confusion, max_classes=MAX_PLOTTED_CLASSES):
 
 def write_confusion_csv(confusion, names, path):
     """Write the [C, C] counts with the class names as header row and first column."""
-    with open(path, 'w', newline='') as f:
-        writer = csv.writer(f)
-        writer.writerow([CORNER] + list(names))
-        for name, row in zip(names, np.asarray(confusion, np.int64)):
-            writer.writerow([name] + [int(v) for v in row])
+    def write(tmp):
+        with open(tmp, 'w', newline='') as f:
+            writer = csv.writer(f)
+            writer.writerow([CORNER] + list(names))
+            for name, row in zip(names, np.asarray(confusion, np.int64)):
+                writer.writerow([name] + [int(v) for v in row])
+    write_atomically(path, write, 'confusion matrix CSV')
     return path
 
 
@@ -120,7 +124,8 @@ def plot_confusion(confusion, names, path, max_classes=MAX_PLOTTED_CLASSES, titl
                 '{} most confused of {} classes'.format(n, num_classes))
         ax.set_title(title, fontsize=10)
         fig.tight_layout()
-        fig.savefig(path)
+        # The temporary file keeps the .png extension, from which matplotlib picks the format.
+        write_atomically(path, fig.savefig, 'confusion matrix plot')
     finally:
         plt.close(fig)
     return path

@@ -10,6 +10,7 @@ from paddleseg.utils import logger, progbar
 
 from paddleseg_fastfcn.datasets import validate_dataset
 from paddleseg_fastfcn.datasets.class_names import resolve_class_names
+from paddleseg_fastfcn.utils.atomic_write import write_atomically, write_text
 from .builder import build_model, builder, load_config
 from .data_loader import build_loader
 from .distributed import init_distributed
@@ -119,19 +120,21 @@ def write_results(result, save_dir, class_names=None, extra=None):
     summary['class_names'] = names
     summary.update(extra or {})
     json_path = os.path.join(save_dir, 'metrics.json')
-    with open(json_path, 'w') as f:
-        json.dump(summary, f, indent=2)
+    write_text(json_path, json.dumps(summary, indent=2), 'metrics')
     csv_path = os.path.join(save_dir, 'class_metrics.csv')
-    with open(csv_path, 'w', newline='') as f:
-        writer = csv.writer(f)
-        writer.writerow(['class_id', 'name', 'iou', 'precision', 'recall', 'dice',
-                         'label_pixels', 'pred_pixels'])
-        for c in range(num_classes):
-            writer.writerow([c, names[c], '{:.6f}'.format(result['class_iou'][c]),
-                             '{:.6f}'.format(result['class_precision'][c]),
-                             '{:.6f}'.format(result['class_recall'][c]),
-                             '{:.6f}'.format(result['class_dice'][c]),
-                             int(result['label_area'][c]), int(result['pred_area'][c])])
+
+    def write_class_csv(tmp):
+        with open(tmp, 'w', newline='') as f:
+            writer = csv.writer(f)
+            writer.writerow(['class_id', 'name', 'iou', 'precision', 'recall', 'dice',
+                             'label_pixels', 'pred_pixels'])
+            for c in range(num_classes):
+                writer.writerow([c, names[c], '{:.6f}'.format(result['class_iou'][c]),
+                                 '{:.6f}'.format(result['class_precision'][c]),
+                                 '{:.6f}'.format(result['class_recall'][c]),
+                                 '{:.6f}'.format(result['class_dice'][c]),
+                                 int(result['label_area'][c]), int(result['pred_area'][c])])
+    write_atomically(csv_path, write_class_csv, 'class metrics')
     if 'confusion_matrix' not in result:
         return json_path, csv_path
     return (json_path, csv_path) + write_confusion_files(result['confusion_matrix'], names, save_dir)

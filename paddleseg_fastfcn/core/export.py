@@ -6,14 +6,20 @@ writes the PIR program as ``model.json``. This module saves the graph with
 ``paddle.jit.save`` and then names, in deploy.yaml, the files that are really on
 disk, so the same code stays right if a Paddle release changes the suffix again.
 """
+import errno
 import glob
+import json
 import os
+import shutil
+import tempfile
 
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
 from paddleseg_fastfcn.core.builder import build_model, load_config
+from paddleseg_fastfcn.core.checkpoint import state_nbytes
+from paddleseg_fastfcn.utils.atomic_write import free_bytes, write_failure
 from paddleseg_fastfcn.utils.deploy_yaml import OUTPUT_OPS, DeployConfig
 from paddleseg_fastfcn.utils.weights import load_weights
 
@@ -79,6 +85,55 @@ def find_program_file(save_dir, stem='model'):
         stem, ','.join(PROGRAM_SUFFIXES), save_dir, written))
 
 
+def _check_saved_program(folder):
+    """Raise ENOSPC when ``paddle.jit.save`` silently wrote cut-short files into ``folder``."""
+    truncated = free_bytes(folder) == 0
+    program = os.path.join(folder, 'model.json')
+    if not truncated and os.path.isfile(program):
+        try:
+            with open(program, 'rb') as f:
+                json.load(f)
+        except ValueError:
+            truncated = True
+    if truncated:
+        raise OSError(errno.ENOSPC, 'No space left on device (paddle.jit.save cut its files short '
+                                    'without an error)')
+
+
+def _save_program(static, save_dir, needed_bytes):
+    """``paddle.jit.save`` into a hidden folder of ``save_dir``, then move the files into place.
+
+    Written aside, the files of a previous export stay until complete new ones
+    replace them. ``paddle.jit.save`` (3.3.1) reports no error on a full disk: it
+    leaves a truncated model.json and an empty model.pdiparams (measured on a
+    256 KB tmpfs), so the free space is checked before (the weights must fit) and
+    after (a disk left with 0 bytes free, or a model.json that does not parse,
+    means the files were cut short).
+
+    Raises:
+        DiskWriteError: the disk refused the write or is too small (space needed /
+            free named); the hidden folder is removed.
+    """
+    what = 'the exported model (model.json + model.pdiparams)'
+    try:
+        os.makedirs(save_dir, exist_ok=True)
+        free = free_bytes(save_dir)
+        if free is not None and free < needed_bytes:
+            raise OSError(errno.ENOSPC, 'not enough free space for the weights')
+        tmp = tempfile.mkdtemp(prefix='.tmp_export_', dir=save_dir)
+    except OSError as e:
+        raise write_failure(what, save_dir, e, needed_bytes) from e
+    try:
+        paddle.jit.save(static, os.path.join(tmp, 'model'))
+        _check_saved_program(tmp)
+        for name in os.listdir(tmp):
+            os.replace(os.path.join(tmp, name), os.path.join(save_dir, name))
+    except OSError as e:
+        raise write_failure(what, save_dir, e, needed_bytes) from e
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def export_model(config, model_path, save_dir, input_shape=None, output_op='argmax', model=None):
     """Export a segmentor to a static graph plus deploy.yaml.
 
@@ -95,6 +150,10 @@ def export_model(config, model_path, save_dir, input_shape=None, output_op='argm
     Returns:
         dict: the ``Deploy`` section written to ``save_dir/deploy.yaml``, plus
         ``deploy_yaml`` (its path).
+
+    Raises:
+        DiskWriteError: ``save_dir`` is full or read-only (what, space needed / free);
+            no partial file is left.
     """
     if output_op not in OUTPUT_OPS:
         raise ValueError('--output_op must be one of {}, got {!r}'.format(OUTPUT_OPS, output_op))
@@ -113,8 +172,7 @@ def export_model(config, model_path, save_dir, input_shape=None, output_op='argm
     shape = list(input_shape) if input_shape is not None else [None, 3, None, None]
     spec = [paddle.static.InputSpec(shape=shape, dtype='float32', name='x')]
     static = paddle.jit.to_static(wrapped, input_spec=spec, full_graph=True)
-    os.makedirs(save_dir, exist_ok=True)
-    paddle.jit.save(static, os.path.join(save_dir, 'model'))
+    _save_program(static, save_dir, state_nbytes(model.state_dict()))
 
     program = find_program_file(save_dir)
     params = os.path.join(save_dir, 'model.pdiparams')

@@ -13,6 +13,8 @@ import paddle
 from paddleseg.transforms import Compose
 from paddleseg.utils import logger, progbar
 
+from paddleseg_fastfcn.utils.atomic_write import write_atomically
+from paddleseg_fastfcn.utils.batch_failures import BatchFailures
 from paddleseg_fastfcn.utils.image_io import collect_images, read_image
 from paddleseg_fastfcn.utils.visualize import overlay, pseudo_color_mask
 from .builder import build_model, builder, load_config
@@ -49,50 +51,80 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
         list[str]: the written mask files.
 
     Raises:
+        BatchFailures: after every other image was predicted and written, naming
+            each image that could not be read or written and why (the batch rule of
+            ``utils.batch_failures``); each output is complete or absent.
+        DiskWriteError: the disk refused an output (no space, read-only): the
+            run stops there, as every further write would fail too; the outputs
+            written before stay complete.
         ValueError: an unknown ``output_format``, or 'ade20k_submission' with a model
-            whose output does not have 150 classes.
+            whose output does not have 150 classes (raised at once: the model, not
+            an image, is wrong).
     """
     if output_format not in OUTPUT_FORMATS:
         raise ValueError('output_format must be one of {}, got {!r}'.format(
             ', '.join(OUTPUT_FORMATS), output_format))
     images = collect_images(image_path)
     model.eval()
-    written = []
+    written, failures = [], []
     bar = progbar.Progbar(target=len(images.paths), verbose=1)
     logger.info('Predicting {} image(s) into {}'.format(len(images.paths), save_dir))
     for i, (path, origin) in enumerate(zip(images.paths, images.origins)):
-        img_bgr = read_image(path, origin)
-        # Compose converts BGR to RGB, as when it reads a file itself.
-        data = transforms({'img': img_bgr.astype(np.float32), 'trans_info': []})
-        im = paddle.to_tensor(data['img'][np.newaxis])
-        logit = predict_logits(model, im, data['trans_info'], options)
+        try:
+            img_bgr, logit = _infer_one(model, transforms, path, origin, options)
+        except (ValueError, OSError) as e:
+            # ImageReadError (a ValueError) or a transform refusing the image.
+            failures.append((path, str(e)))
+            bar.update(i + 1)
+            continue
         if output_format == 'ade20k_submission' and logit.shape[1] != ADE20K_NUM_CLASSES:
             raise ValueError('--output_format ade20k_submission needs a {}-class ADE20K model; '
                              'this one predicts {} classes'.format(ADE20K_NUM_CLASSES, logit.shape[1]))
         pred = paddle.argmax(logit, axis=1)[0].numpy().astype(np.uint8)
         rel = os.path.splitext(os.path.relpath(os.path.abspath(path), os.path.abspath(images.base)))[0]
+        # A DiskWriteError goes up: the output folder, not this image, is the problem,
+        # and every further write would fail too.
         if output_format == 'ade20k_submission':
-            written.append(_write_submission_png(pred, os.path.join(save_dir, SUBMISSION_DIR,
-                                                                    rel + '.png')))
-            bar.update(i + 1)
-            continue
-        mask_path = os.path.join(save_dir, MASK_DIR, rel + '.png')
-        overlay_path = os.path.join(save_dir, OVERLAY_DIR, rel + '.png')
-        for p in (mask_path, overlay_path):
-            os.makedirs(os.path.dirname(p), exist_ok=True)
-        pseudo_color_mask(pred).save(mask_path)
-        cv2.imwrite(overlay_path, overlay(img_bgr, pred))
-        written.append(mask_path)
+            written.append(_write_submission_png(pred, os.path.join(save_dir, SUBMISSION_DIR, rel + '.png')))
+        else:
+            written.append(_write_pseudo_color(img_bgr, pred, save_dir, rel))
         bar.update(i + 1)
+    if failures:
+        raise BatchFailures(failures, written)
     return written
 
 
+def _infer_one(model, transforms, path, origin, options):
+    """Read one image and predict it; returns (image [H, W, 3] BGR uint8, logits [1, C, H, W])."""
+    img_bgr = read_image(path, origin)
+    # Compose converts BGR to RGB, as when it reads a file itself.
+    data = transforms({'img': img_bgr.astype(np.float32), 'trans_info': []})
+    im = paddle.to_tensor(data['img'][np.newaxis])
+    return img_bgr, predict_logits(model, im, data['trans_info'], options)
+
+
+def _write_pseudo_color(img_bgr, pred, save_dir, rel):
+    """Write the palette mask and the overlay of ``pred`` ([H, W] class ids) atomically; returns the mask file."""
+    mask_path = os.path.join(save_dir, MASK_DIR, rel + '.png')
+    overlay_path = os.path.join(save_dir, OVERLAY_DIR, rel + '.png')
+    mask = pseudo_color_mask(pred)
+    write_atomically(mask_path, lambda tmp: mask.save(tmp, format='PNG'), 'mask')
+    blended = overlay(img_bgr, pred)
+    write_atomically(overlay_path, lambda tmp: _imwrite(tmp, blended), 'overlay')
+    return mask_path
+
+
 def _write_submission_png(pred, path):
-    """Write ``pred`` ([H, W] class ids 0..149) as the test server wants: uint8 id + 1."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    if not cv2.imwrite(path, pred.astype(np.uint8) + 1):
-        raise ValueError('cannot write {}'.format(path))
+    """Write ``pred`` ([H, W] class ids 0..149) atomically as the test server wants: uint8 id + 1."""
+    submission = pred.astype(np.uint8) + 1
+    write_atomically(path, lambda tmp: _imwrite(tmp, submission), 'ADE20K submission PNG')
     return path
+
+
+def _imwrite(path, image):
+    if not cv2.imwrite(path, image):
+        # cv2 returns False instead of raising (e.g. no space left).
+        raise OSError('cv2.imwrite could not write {}'.format(path))
 
 
 def predict_from_config(config, model_path, image_path, save_dir='output/result', opts=None,

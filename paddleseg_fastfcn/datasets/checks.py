@@ -8,7 +8,13 @@ What PaddleSeg 2.8 does with bad input, and why it is replaced here:
   then reads out of range or silently trains on garbage;
 - an image and label of different sizes fail deep inside a transform, or (val mode,
   where the label is not transformed) are compared pixel-for-pixel with a resized
-  prediction.
+  prediction;
+- a colour (RGB) label trains on [H, W, 3] garbage without a word, and a 16-bit
+  label becomes a bfloat16 tensor (paddle reads numpy uint16 as bfloat16).
+
+Labels must hold class ids in one channel: 8-bit gray, palette indices (the index
+is the class, as PaddleSeg reads it) or 16-bit / 32-bit gray (read exactly, range
+checked); anything else is refused by name, never converted (``check_label_mode``).
 
 ``ValidatedDataset`` wraps any PaddleSeg dataset that keeps ``file_list`` (the
 file-list ``Dataset``, ``ADE20K``, ``Cityscapes``, ``PascalContext``...):
@@ -74,9 +80,18 @@ def image_size(path, kind='image'):
     Raises:
         DatasetError: the file is missing or not a readable image.
     """
+    return image_header(path, kind)[0]
+
+
+def image_header(path, kind='image'):
+    """``((width, height), PIL mode)`` of an image file from its header (no pixel decoding).
+
+    Raises:
+        DatasetError: the file is missing or not a readable image.
+    """
     try:
         with Image.open(path) as im:
-            return im.size
+            return im.size, im.mode
     except FileNotFoundError as e:
         raise DatasetError('{} file not found: {}'.format(kind, path)) from e
     except (UnidentifiedImageError, OSError) as e:
@@ -86,17 +101,57 @@ def image_size(path, kind='image'):
 def check_pair(image_path, label_path):
     """Check that an image is readable and, if given, that its label has its size.
 
+    Returns:
+        str | None: the label's PIL mode (None without a label).
+
     Raises:
         DatasetError: unreadable file, or sizes differ (both files and sizes named).
     """
     img_size = image_size(image_path, 'image')
     if label_path is None:
-        return
-    label_size = image_size(label_path, 'label')
+        return None
+    label_size, label_mode = image_header(label_path, 'label')
     if img_size != label_size:
         raise DatasetError(
             'image and label sizes differ: image {} is {}x{} (WxH), label {} is {}x{}'.format(
                 image_path, img_size[0], img_size[1], label_path, label_size[0], label_size[1]))
+    return label_mode
+
+
+# PIL modes of label files whose pixels (``np.asarray(Image.open(f))``, PaddleSeg's
+# label reading) are class ids exactly: 8-bit gray, palette indices (the VOC /
+# PaddleSeg convention: the index is the class, the palette only colours it),
+# 16-bit gray (values < 2**16, exact) and 32-bit integer.
+LABEL_MODES = {'L': '8-bit gray', 'P': 'palette', 'I;16': '16-bit gray', 'I;16L': '16-bit gray',
+               'I;16B': '16-bit gray', 'I': '32-bit integer'}
+MULTICHANNEL_MODES = {'RGB': 3, 'RGBA': 4, 'LA': 2, 'PA': 2, 'RGBX': 4, 'CMYK': 4, 'YCbCr': 3,
+                      'LAB': 3, 'HSV': 3}
+
+
+def multichannel_label_error(path, channels):
+    """The error for a label image with ``channels`` > 1 channels (a colour-coded mask)."""
+    return DatasetError(
+        'label file {} is a {}-channel (colour) image; a label needs one channel of class ids '
+        '(8-bit gray, palette or 16-bit gray PNG). A colour-coded mask: convert its colours with '
+        '`tools/data/prepare_custom.py --palette`; a gray mask saved as RGB (all channels equal): '
+        'save it as 8-bit gray. Labels are never converted silently'.format(path, channels))
+
+
+def check_label_mode(label_path, mode):
+    """Refuse a label file whose pixel format is not class ids (PIL ``mode`` from its header).
+
+    Raises:
+        DatasetError: multi-channel (colour) labels, 1-bit and floating-point labels,
+            naming the file and what to do.
+    """
+    if mode in LABEL_MODES:
+        return
+    if mode in MULTICHANNEL_MODES:
+        raise multichannel_label_error(label_path, MULTICHANNEL_MODES[mode])
+    raise DatasetError('label file {} has pixel format {!r} ({}); a label needs integer class ids: '
+                       'save it as 8-bit gray, palette or 16-bit gray PNG'.format(
+                           label_path, mode, {'1': '1-bit black and white', 'F': 'floating point'}.get(
+                               mode, 'not a class-id format')))
 
 
 def check_label_values(label, label_path, num_classes, ignore_index):
@@ -134,7 +189,9 @@ def read_checked(dataset, idx, read_sample):
         dict: the sample.
     """
     image_path, label_path = dataset.file_list[idx]
-    check_pair(image_path, label_path)
+    label_mode = check_pair(image_path, label_path)
+    if label_mode is not None:
+        check_label_mode(label_path, label_mode)
     try:
         data = read_sample(idx)
     except (AttributeError, TypeError, ValueError, OSError) as e:
@@ -142,7 +199,19 @@ def read_checked(dataset, idx, read_sample):
         raise DatasetError('cannot read sample {} (image {}, label {}): {}'.format(
             idx, image_path, label_path, e)) from e
     if label_path is not None and 'label' in data:
-        check_label_values(data['label'], label_path, dataset.num_classes, dataset.ignore_index)
+        label = np.asarray(data['label'])
+        if label.dtype != np.uint8:
+            # 16-bit (and 32-bit) labels, exactly: a uint16 array would become a
+            # bfloat16 tensor in paddle.to_tensor (paddle's uint16 is bfloat16).
+            data['label'] = label = label.astype(np.int64)
+        try:
+            check_label_values(label, label_path, dataset.num_classes, dataset.ignore_index)
+        except DatasetError as e:
+            if label_mode == 'P':
+                raise DatasetError('{}; it is a palette PNG, whose indices are read as the class ids '
+                                   '(the palette only colours them): if its colours are the classes, '
+                                   'convert them with `tools/data/prepare_custom.py --palette`'.format(e)) from e
+            raise
     return data
 
 

@@ -21,6 +21,7 @@ from paddleseg_fastfcn.datasets import validate_dataset
 from paddleseg_fastfcn.deploy.exported_logits import ExportedLogits, require_scores
 from paddleseg_fastfcn.deploy.infer import add_predictor_args, build_predictor
 from paddleseg_fastfcn.deploy.paddle_predictor import default_trt_shapes
+from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
 from paddleseg_fastfcn.utils.cpu_tuning import reuse_freed_memory
 from paddleseg_fastfcn.utils.cli import existing_file, non_negative_int, str2bool
 from paddleseg_fastfcn.utils.deploy_yaml import DeployConfig
@@ -116,7 +117,7 @@ def parse_args(argv=None):
 def main(argv=None):
     try:
         evaluate_export(parse_args(argv))
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, DiskWriteError) as e:  # DiskWriteError: the metrics files
         print('error: {}: {}'.format(type(e).__name__, e), file=sys.stderr)
         return 1
     return 0

@@ -5,6 +5,7 @@ unchanged), plus ``--backend paddle|onnxruntime``.
 """
 import argparse
 import os
+import sys
 
 import numpy as np
 import paddle
@@ -17,11 +18,13 @@ from paddleseg_fastfcn.deploy.paddle_predictor import default_trt_shapes
 from paddleseg_fastfcn.deploy.postprocess import (original_size_scores, save_pseudo_color, save_scores,
                                                    to_label_map)
 from paddleseg_fastfcn.deploy.stage_timer import StageTimer, auto_log_report
+from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
+from paddleseg_fastfcn.utils.batch_failures import BatchFailures
 from paddleseg_fastfcn.utils.cli import existing_file, existing_path, positive_int, str2bool
 from paddleseg_fastfcn.utils.cpu_tuning import reuse_freed_memory
 from paddleseg_fastfcn.utils.deploy_yaml import DeployConfig
 from paddleseg_fastfcn.utils.device import INFERENCE_PRECISIONS
-from paddleseg_fastfcn.utils.image_io import collect_images
+from paddleseg_fastfcn.utils.image_io import ImageReadError, collect_images
 from paddleseg_fastfcn.utils.trans_info import resize_nearest, reverse_transform
 
 
@@ -83,8 +86,18 @@ def build_predictor(args, deploy_cfg, trt_shapes=None):
 
 
 def tuned_trt_shapes(images, transforms, batch_size):
-    """TensorRT ``(min, opt, max)`` input shapes from the preprocessed ``images`` (an ``ImageSet``)."""
-    sizes = [preprocess(p, transforms, o)[0].shape[1:] for p, o in zip(images.paths, images.origins)]
+    """TensorRT ``(min, opt, max)`` input shapes from the preprocessed ``images`` (an ``ImageSet``).
+
+    Unreadable images are left out here; the run reports them with its other failures.
+    """
+    sizes = []
+    for p, o in zip(images.paths, images.origins):
+        try:
+            sizes.append(preprocess(p, transforms, o)[0].shape[1:])
+        except ImageReadError:
+            continue
+    if not sizes:
+        return default_trt_shapes(batch_size)
     hs, ws = [s[0] for s in sizes], [s[1] for s in sizes]
     mid = sorted(sizes)[len(sizes) // 2]
     return ([1, 3, min(hs), min(ws)], [batch_size, 3, mid[0], mid[1]], [batch_size, 3, max(hs), max(ws)])
@@ -129,7 +142,13 @@ def run(args):
     """Segment every image of ``args.image_path``; returns the written mask files.
 
     With ``--save_npy`` the scores are brought to the original size first and the
-    mask is their argmax, so mask and ``.npy`` agree pixel for pixel.
+    mask is their argmax, so mask and ``.npy`` agree pixel for pixel. Masks and
+    ``.npy`` files are written atomically (complete or absent).
+
+    Raises:
+        BatchFailures: after every other image was segmented and written, naming each
+            image that could not be read and why (``utils.batch_failures``).
+        DiskWriteError: the disk refused a mask or ``.npy`` (no space, read-only): the run stops.
     """
     deploy_cfg = DeployConfig(args.config)
     if args.onnx_file:
@@ -149,13 +168,18 @@ def run(args):
     logits_fn = ExportedLogits(predictor, deploy_cfg.output_op) if options.is_slide else None
     image_root = args.image_path if os.path.isdir(args.image_path) else None
     timer = StageTimer()
-    written = []
+    written, failures = [], []
     count = len(images.paths)
     for start in range(0, count, args.batch_size):
-        paths = images.paths[start:start + args.batch_size]
-        origins = images.origins[start:start + args.batch_size]
+        paths, prepared = [], []
         with timer.stage('preprocess'):
-            prepared = [preprocess(p, deploy_cfg.transforms, o) for p, o in zip(paths, origins)]
+            for path, origin in zip(images.paths[start:start + args.batch_size],
+                                    images.origins[start:start + args.batch_size]):
+                try:
+                    prepared.append(preprocess(path, deploy_cfg.transforms, origin))
+                    paths.append(path)
+                except ValueError as e:  # ImageReadError, or a transform refusing the image
+                    failures.append((path, str(e)))
         with timer.stage('inference'):
             outputs = run_images(predictor, logits_fn, [img for img, _, _ in prepared], options)
         with timer.stage('postprocess'):
@@ -181,8 +205,24 @@ def run(args):
         auto_log_report(timer, args.model_name, settings)
     print('saved {} masks{} to {}'.format(len(written), ' and .npy {}'.format(args.save_npy) if args.save_npy
                                          else '', args.save_dir))
+    if failures:
+        raise BatchFailures(failures, written)
     return written
 
 
 def main(argv=None):
+    """Parse ``argv`` and run; returns the written masks (errors are raised)."""
     return run(parse_args(argv))
+
+
+def cli(argv=None):
+    """deploy/python/infer.py: ``main`` with errors as a message and exit code 1 (no traceback)."""
+    try:
+        main(argv)
+    # Every refusal of bad input is a ValueError: DeployConfigError, DeployArgumentError,
+    # ImageReadError, ArgmaxExportError (--is_slide / --save_npy on an argmax export),
+    # --save_npy logits on a softmax export, bad window sizes.
+    except (BatchFailures, ValueError, DiskWriteError) as e:
+        print('error: {}'.format(e), file=sys.stderr)
+        return 1
+    return 0

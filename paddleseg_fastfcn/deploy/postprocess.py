@@ -7,6 +7,7 @@ import paddle.nn.functional as F
 from paddleseg.utils.visualize import get_pseudo_color_map
 
 from paddleseg_fastfcn.models.layers.resize import resize_align_corners
+from paddleseg_fastfcn.utils.atomic_write import write_atomically
 from paddleseg_fastfcn.utils.trans_info import reverse_transform
 
 
@@ -43,28 +44,30 @@ def original_size_scores(output, trans_info, probabilities, output_op):
 
 
 def output_path(image_path, image_root, save_dir, ext):
-    """``save_dir/<image_path relative to image_root, extension ext>``; its folder is created."""
+    """``save_dir/<image_path relative to image_root, extension ext>`` (``write_atomically``
+    creates its folder)."""
     rel = os.path.relpath(image_path, image_root) if image_root else os.path.basename(image_path)
     if rel.startswith('..'):
         rel = os.path.basename(image_path)
-    out = os.path.join(save_dir, os.path.splitext(rel)[0] + ext)
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    return out
+    return os.path.join(save_dir, os.path.splitext(rel)[0] + ext)
 
 
 def save_pseudo_color(label, image_path, image_root, save_dir):
-    """Save ``label`` as a palette PNG mirroring ``image_path``'s place under ``image_root``.
+    """Save ``label`` as a palette PNG mirroring ``image_path``'s place under ``image_root``,
+    atomically (complete or absent).
 
     Returns:
         str: the written file.
     """
     out = output_path(image_path, image_root, save_dir, '.png')
-    get_pseudo_color_map(label.astype('uint8')).save(out)
+    mask = get_pseudo_color_map(label.astype('uint8'))
+    write_atomically(out, lambda tmp: mask.save(tmp, format='PNG'), 'mask')
     return out
 
 
 def save_scores(scores, image_path, image_root, save_dir, float16=False):
-    """Save per-pixel scores ``[C, H, W]`` (logits or probabilities) as ``.npy`` next to the mask.
+    """Save per-pixel scores ``[C, H, W]`` (logits or probabilities) as ``.npy`` next to the mask,
+    atomically (complete or absent).
 
     Args:
         float16 (bool): halve the file; float16 keeps ~3 significant digits.
@@ -73,5 +76,10 @@ def save_scores(scores, image_path, image_root, save_dir, float16=False):
         str: the written file.
     """
     out = output_path(image_path, image_root, save_dir, '.npy')
-    np.save(out, scores.astype('float16' if float16 else 'float32'))
+    array = scores.astype('float16' if float16 else 'float32')
+
+    def write(tmp):
+        with open(tmp, 'wb') as f:  # a file object: np.save would append .npy to a name
+            np.save(f, array)
+    write_atomically(out, write, 'scores')
     return out

@@ -11,6 +11,8 @@ import yaml
 from paddleseg.cvlibs import manager
 from paddleseg.transforms import Compose
 
+from paddleseg_fastfcn.utils.atomic_write import write_text
+
 FILE_NAME = 'deploy.yaml'
 OUTPUT_OPS = ('argmax', 'softmax', 'none')
 REQUIRED_KEYS = ('model', 'params', 'transforms')
@@ -58,8 +60,9 @@ def _check_section(section, path):
 
 
 def _dump(path, section):
-    with open(path, 'w', encoding='utf-8') as f:
-        yaml.safe_dump({'Deploy': section}, f, sort_keys=False)  # keeps the schema's key order
+    # Atomic: a full disk leaves the previous deploy.yaml, never half of one.
+    write_text(path, yaml.safe_dump({'Deploy': section}, sort_keys=False),  # keeps the schema's key order
+               'deploy.yaml')
 
 
 class DeployConfig:

@@ -4,8 +4,9 @@
 recursively, sorted), or any other file, which is a list (PaddleSeg's TIPC lists
 end in ``.list``, ours in ``.txt``): one image per line, its first
 whitespace-separated field, relative paths relative to the list's folder.
-Every listed image must exist when the list is read, and any error names the
-file and, for a list entry, the list file and line.
+A listed image that does not exist fails when it is read, like an undecodable
+one, so a batch run goes on with the others (``utils.batch_failures``); every
+error names the file and, for a list entry, the list file and line.
 """
 import os
 from typing import List, NamedTuple, Optional
@@ -48,8 +49,6 @@ def _read_list(list_path):
                 continue
             path = fields[0] if os.path.isabs(fields[0]) else os.path.join(base, fields[0])
             origin = '{}:{}'.format(list_path, lineno)
-            if not os.path.isfile(path):
-                raise ImageReadError('image not found: {}{}'.format(path, _listed_at(origin)))
             paths.append(path)
             origins.append(origin)
     return paths, origins, base
@@ -65,8 +64,8 @@ def collect_images(image_path):
         ImageSet: paths, the directory output names are relative to, list origins.
 
     Raises:
-        ImageReadError: ``image_path`` or a listed image does not exist (named, with
-            the list file and line), or no image was found.
+        ImageReadError: ``image_path`` does not exist or names no image (a listed
+            image that does not exist is reported by ``read_image``).
     """
     if not os.path.exists(image_path):
         raise ImageReadError('--image_path not found: {}'.format(image_path))

@@ -2,10 +2,18 @@
 
 Only rank 0 writes (other ranks get a logger that does nothing), so a
 distributed run produces one log, as with a single process.
+
+A save_dir where train.log cannot be created stops the run before training
+(``DiskWriteError``). A log write that fails later (a full disk) does not stop
+training: the checkpoints are what a run produces, and the logger warns once on
+stderr and goes on with stdout only; the next checkpoint save then reports the
+full disk with its own clear error.
 """
 import os
 import sys
 import time
+
+from paddleseg_fastfcn.utils.atomic_write import write_failure
 
 
 def format_eta(seconds):
@@ -30,33 +38,66 @@ class TrainLogger(object):
         self._vdl = None
         if not enabled:
             return
-        os.makedirs(save_dir, exist_ok=True)
-        self._file = open(os.path.join(save_dir, 'train.log'), 'a', encoding='utf-8')
+        self.path = os.path.join(save_dir, 'train.log')
+        try:
+            os.makedirs(save_dir, exist_ok=True)
+            self._file = open(self.path, 'a', encoding='utf-8')
+        except OSError as e:
+            raise write_failure('train.log', self.path, e) from e
         if use_vdl:
             from visualdl import LogWriter
-            self._vdl = LogWriter(logdir=os.path.join(save_dir, 'vdl'))
+            logdir = os.path.join(save_dir, 'vdl')
+            try:
+                self._vdl = LogWriter(logdir=logdir)
+            except OSError as e:
+                raise write_failure('VisualDL records', logdir, e) from e
+
+    def _give_up(self, what, path, error):
+        """Warn once on stderr that ``what`` is no longer written; training goes on."""
+        print('warning: {}; training goes on without {}'.format(
+            write_failure(what, path, error), what), file=sys.stderr, flush=True)
 
     def info(self, message):
         if not self.enabled:
             return
         line = '{} [INFO] {}'.format(time.strftime('%Y-%m-%d %H:%M:%S'), message)
         print(line, file=sys.stdout, flush=True)
-        self._file.write(line + '\n')
-        self._file.flush()
+        if self._file is None:
+            return
+        try:
+            self._file.write(line + '\n')
+            self._file.flush()
+        except OSError as e:
+            self._give_up('train.log', self.path, e)
+            try:
+                self._file.close()
+            except OSError:
+                pass  # the buffered tail cannot be written either
+            self._file = None
 
     def scalars(self, values, step):
         """values: {'Train/loss': 0.9, ...} -> VisualDL (no-op without --use_vdl)."""
         if self._vdl is None:
             return
-        for tag, value in values.items():
-            self._vdl.add_scalar(tag=tag, value=float(value), step=step)
+        try:
+            for tag, value in values.items():
+                self._vdl.add_scalar(tag=tag, value=float(value), step=step)
+        except OSError as e:
+            self._give_up('VisualDL records', self._vdl.logdir, e)
+            self._vdl = None
 
     def close(self):
         if self._file is not None:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError as e:
+                self._give_up('train.log', self.path, e)
             self._file = None
         if self._vdl is not None:
-            self._vdl.close()
+            try:
+                self._vdl.close()
+            except OSError as e:
+                self._give_up('VisualDL records', self._vdl.logdir, e)
             self._vdl = None
 
 

@@ -1,3 +1,4 @@
+import errno
 import os
 import pickle
 import random
@@ -8,7 +9,9 @@ import pytest
 
 from paddleseg_fastfcn.core import checkpoint as ckpt
 from paddleseg_fastfcn.core.train_state import TrainState
+from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
 from paddleseg_fastfcn.utils.weight_files import read_paddle_file
+from tests.conftest import fill_filesystem
 
 
 def _state(iteration, seed=0):
@@ -82,6 +85,73 @@ def test_failure_while_saving_leaves_previous_checkpoints_intact(tmp_path, monke
     assert state['iteration'] == 1
 
 
+def _contents(folder):
+    return {f: open(os.path.join(folder, f), 'rb').read() for f in os.listdir(folder)}
+
+
+def _with_iter_1(save_dir):
+    """Save a complete iter_1 in ``save_dir``; returns (model, optimizer, iter_1's file bytes)."""
+    model, optimizer = _model_and_optimizer()
+    ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(1))
+    return model, optimizer, _contents(os.path.join(save_dir, 'iter_1'))
+
+
+def _assert_iter_1_survives(save_dir, before):
+    assert sorted(n for n in os.listdir(save_dir) if n != 'filler') == ['iter_1']  # no temporaries
+    assert _contents(os.path.join(save_dir, 'iter_1')) == before
+    fresh, fresh_opt = _model_and_optimizer()
+    assert ckpt.load_checkpoint(os.path.join(save_dir, 'iter_1'), fresh, fresh_opt)['iteration'] == 1
+
+
+def test_enospc_mid_write_names_the_space_and_the_intact_checkpoint(tmp_path, monkeypatch):
+    save_dir = str(tmp_path)
+    model, optimizer, before = _with_iter_1(save_dir)
+    real_save = paddle.save
+
+    def half_written(obj, path, *args, **kwargs):
+        if path.endswith(ckpt.OPTIMIZER_FILE):
+            with open(path, 'wb') as f:
+                f.write(b'partial')
+            raise OSError(errno.ENOSPC, 'No space left on device')
+        return real_save(obj, path, *args, **kwargs)
+    monkeypatch.setattr(ckpt.paddle, 'save', half_written)
+    needed = ckpt.state_nbytes(model.state_dict()) + ckpt.state_nbytes(optimizer.state_dict())
+    assert needed >= (4 * 3 + 3 + 4 * 3) * 4  # the weights alone, float32
+    with pytest.raises(DiskWriteError) as e:
+        ckpt.save_checkpoint(save_dir, 'iter_2', model, optimizer, _state(2))
+    message = str(e.value)
+    assert 'cannot write checkpoint iter_2 to {}'.format(os.path.join(save_dir, 'iter_2')) in message
+    assert 'No space left on device (ENOSPC)' in message and 'needs about ' in message
+    assert 'free on that file system: ' in message
+    assert 'the last complete checkpoint is intact: {}'.format(os.path.join(save_dir, 'iter_1')) in message
+    monkeypatch.undo()
+    _assert_iter_1_survives(save_dir, before)
+
+
+def _iter_1_on_a_small_filesystem(small_filesystem):
+    """(save_dir on a 2 MB tmpfs holding a complete iter_1, model, optimizer, iter_1's bytes)."""
+    save_dir = small_filesystem('2m')
+    return (save_dir,) + _with_iter_1(save_dir)
+
+
+def test_a_really_full_filesystem_keeps_the_last_checkpoint(small_filesystem):
+    save_dir, model, optimizer, before = _iter_1_on_a_small_filesystem(small_filesystem)
+    fill_filesystem(save_dir, leave=0)
+    for name in ('iter_2', 'iter_1'):  # a new checkpoint, and overwriting the complete one
+        with pytest.raises(DiskWriteError, match=r'checkpoint {}.*\(ENOSPC\).*free on that file system: 0 B.*'
+                                                 r'intact: .*iter_1'.format(name)):
+            ckpt.save_checkpoint(save_dir, name, model, optimizer, _state(2))
+    _assert_iter_1_survives(save_dir, before)
+
+
+def test_a_read_only_save_dir(small_filesystem):
+    save_dir, model, optimizer, before = _iter_1_on_a_small_filesystem(small_filesystem)
+    small_filesystem.read_only(save_dir)
+    with pytest.raises(DiskWriteError, match=r'checkpoint iter_2.*\(EROFS\).*mounted read-only.*intact: .*iter_1'):
+        ckpt.save_checkpoint(save_dir, 'iter_2', model, optimizer, _state(2))
+    _assert_iter_1_survives(save_dir, before)
+
+
 def test_overwriting_a_checkpoint_replaces_it_whole(tmp_path):
     model, optimizer = _model_and_optimizer()
     ckpt.save_checkpoint(str(tmp_path), 'best_model', model, optimizer, _state(1),
@@ -99,6 +169,22 @@ def test_prune_keeps_the_newest(tmp_path):
     os.makedirs(tmp_path / 'best_model')
     ckpt.prune_checkpoints(str(tmp_path), 2)
     assert sorted(os.listdir(tmp_path)) == ['best_model', 'iter_10', 'iter_6']
+
+
+def test_a_failed_rename_while_overwriting_puts_the_old_checkpoint_back(tmp_path, monkeypatch):
+    save_dir = str(tmp_path)
+    model, optimizer, before = _with_iter_1(save_dir)
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if os.path.basename(src).startswith(ckpt.TMP_PREFIX + 'iter_1'):
+            raise OSError(errno.EIO, 'Input/output error')
+        return real_replace(src, dst)
+    monkeypatch.setattr(ckpt.os, 'replace', replace)
+    with pytest.raises(DiskWriteError, match=r'\(EIO\).*intact: .*iter_1'):
+        ckpt.save_checkpoint(save_dir, 'iter_1', model, optimizer, _state(5))
+    monkeypatch.undo()
+    _assert_iter_1_survives(save_dir, before)
 
 
 def test_train_state_is_plain_and_an_old_rng_object_is_refused_with_advice(tmp_path):

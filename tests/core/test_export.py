@@ -7,6 +7,7 @@ and batch 1 and 2, with oneDNN off and on.
 import importlib
 import importlib.metadata
 import os
+import re
 import shutil
 
 import numpy as np
@@ -231,3 +232,64 @@ def test_missing_or_wrong_weights_are_clear_errors(tmp_path, exports):
 def test_missing_config_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match='not found'):
         export_model(str(tmp_path / 'nope.yml'), None, str(tmp_path / 'out'))
+
+
+def _export_files(save_dir):
+    return {n: open(os.path.join(save_dir, n), 'rb').read() for n in sorted(os.listdir(save_dir))}
+
+
+def test_export_onto_a_full_disk_keeps_the_previous_export(tmp_path, monkeypatch, capsys):
+    import errno
+
+    import export as export_cli
+    config = write_config(str(tmp_path / 'fastscnn.yml'), FAST_SCNN)
+    weights = str(tmp_path / 'w.pdparams')
+    paddle.seed(0)
+    from paddleseg_fastfcn.core.builder import build_model, load_config
+    paddle.save(build_model(load_config(config)).state_dict(), weights)
+    save_dir = str(tmp_path / 'export')
+    export_model(config, weights, save_dir)
+    before = _export_files(save_dir)
+
+    def disk_full(layer, path, *args, **kwargs):
+        with open(path + '.pdiparams', 'wb') as f:
+            f.write(b'partial')
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    monkeypatch.setattr(paddle.jit, 'save', disk_full)
+    assert export_cli.main(['--config', config, '--model_path', weights, '--save_dir', save_dir]) == 1
+    err = capsys.readouterr().err
+    assert re.search(r'error: cannot write the exported model \(model.json \+ model.pdiparams\) to .*export: '
+                     r'No space left on device \(ENOSPC\); needs about [\d.]+ MB; free on that file system: ', err)
+    assert _export_files(save_dir) == before  # the previous export is untouched, no temporaries
+
+
+def test_export_into_a_small_or_read_only_filesystem(tmp_path, small_filesystem):
+    from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
+    config = write_config(str(tmp_path / 'fastscnn.yml'), FAST_SCNN)
+    small = small_filesystem('256k')  # less than Fast-SCNN's weights
+    with pytest.raises(DiskWriteError, match=r'\(ENOSPC\); needs about [\d.]+ [KM]B; free on that file system: '):
+        export_model(config, None, small)
+    assert os.listdir(small) == []
+    # Room for the weights but not for weights + program: paddle.jit.save cuts the
+    # files short without an error; the export still fails by name and leaves nothing.
+    almost = small_filesystem('6000k')
+    with pytest.raises(DiskWriteError, match=r'paddle.jit.save cut its files short'):
+        export_model(config, None, almost)
+    assert os.listdir(almost) == []
+    read_only = small_filesystem('8m')
+    small_filesystem.read_only(read_only)
+    with pytest.raises(DiskWriteError, match=r'\(EROFS\).*mounted read-only'):
+        export_model(config, None, os.path.join(read_only, 'export'))
+
+
+def test_onnx_conversion_onto_a_full_disk(tmp_path, small_filesystem):
+    from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
+    config = write_config(str(tmp_path / 'fastscnn.yml'), FAST_SCNN)
+    export_model(config, None, str(tmp_path / 'export'))
+    fs = small_filesystem('8m')  # the Paddle export (6.2 MB) fits, its ONNX copy does not
+    for name in os.listdir(tmp_path / 'export'):
+        shutil.copy(str(tmp_path / 'export' / name), fs)
+    before = _export_files(fs)
+    with pytest.raises(DiskWriteError, match=r'cannot write the ONNX model to .*model.onnx: .*\(ENOSPC\)'):
+        export_onnx(fs)
+    assert _export_files(fs) == before  # no partial model.onnx, deploy.yaml unchanged

@@ -6,7 +6,8 @@ from PIL import Image
 
 from paddleseg_fastfcn.core.inference_options import InferenceOptions
 from paddleseg_fastfcn.core.predict import predict
-from paddleseg_fastfcn.utils.image_io import ImageReadError
+from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
+from paddleseg_fastfcn.utils.batch_failures import BatchFailures
 from tests.core.test_evaluate import COLORS, NearestColor
 
 
@@ -70,7 +71,7 @@ def test_bad_inputs_named(tmp_path, model):
     (tmp_path / 'bad.png').write_bytes(b'garbage')
     listing = tmp_path / 'list.txt'
     listing.write_text('bad.png\n')
-    with pytest.raises(ImageReadError, match=r'cannot read image file .*bad\.png \(listed at .*list\.txt:1\)'):
+    with pytest.raises(BatchFailures, match=r'cannot read image file .*bad\.png \(listed at .*list\.txt:1\)'):
         predict(model, T.Compose([]), str(listing), save_dir=str(tmp_path / 'out'))
 
 
@@ -116,3 +117,28 @@ def test_ade20k_submission_needs_150_classes(tmp_path, model):
     assert not (tmp_path / 'out' / 'ade20k_submission').exists()
     with pytest.raises(ValueError, match='output_format must be one of'):
         predict(model, T.Compose([]), str(tmp_path / 'x.png'), output_format='ade20k')
+
+
+def test_ade20k_submission_follows_the_batch_rule_and_writes_atomically(tmp_path, monkeypatch):
+    images = tmp_path / 'images'
+    images.mkdir()
+    write_colour_image(images / 'a.png')
+    (images / 'b.png').write_bytes(b'garbage')
+    write_colour_image(images / 'c.png')
+    model = ManyClassNearestColor()
+    out = tmp_path / 'out'
+    with pytest.raises(BatchFailures, match=r'1 input\(s\) failed[\s\S]*b\.png: cannot read image file') as e:
+        predict(model, T.Compose([]), str(images), save_dir=str(out), output_format='ade20k_submission')
+    sub = out / 'ade20k_submission'
+    assert e.value.written == [str(sub / 'a.png'), str(sub / 'c.png')]
+    assert sorted(p.name for p in sub.iterdir()) == ['a.png', 'c.png']  # no temporaries
+
+    def full_disk(path, image):
+        with open(path, 'wb') as f:
+            f.write(b'\x89PNG partial')
+        return False  # what cv2.imwrite does when the disk is full
+    monkeypatch.setattr(cv2, 'imwrite', full_disk)
+    with pytest.raises(DiskWriteError, match=r'cannot write ADE20K submission PNG to .*a\.png'):
+        predict(model, T.Compose([]), str(images / 'a.png'), save_dir=str(tmp_path / 'full'),
+                output_format='ade20k_submission')
+    assert list((tmp_path / 'full' / 'ade20k_submission').iterdir()) == []

@@ -1,6 +1,7 @@
 """deploy/python/infer.py on an exported EncNet+JPU model: masks equal dygraph's argmax
 for mixed-size folders, oneDNN on / off, batch 1 / 2, Paddle Inference and ONNX Runtime."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from PIL import Image
 
 from paddleseg_fastfcn.deploy.infer import main
 from paddleseg_fastfcn.deploy.paddle_predictor import DeployArgumentError
+from paddleseg_fastfcn.utils.batch_failures import BatchFailures
 from paddleseg_fastfcn.utils.deploy_yaml import DeployConfigError
 from paddleseg_fastfcn.utils.image_io import ImageReadError
 from tests.deploy.exported_models import dygraph_logits, export_trained_like_model, write_variant_yaml
@@ -143,12 +145,40 @@ def test_unreadable_image(exported, tmp_path, capsys):
     _, save_dir, _ = exported
     bad = tmp_path / 'broken.png'
     bad.write_bytes(b'not an image')
-    with pytest.raises(ImageReadError, match='cannot read image .*broken.png'):
+    with pytest.raises(BatchFailures, match=r'1 input\(s\) failed(.|\n)*cannot read image .*broken.png'):
         main(infer_args(save_dir, str(bad), str(tmp_path / 'masks')))
     with pytest.raises(SystemExit) as exit_info:
         main(infer_args(save_dir, str(tmp_path / 'absent.png'), str(tmp_path / 'masks')))
     assert exit_info.value.code == 2
     assert 'argument --image_path: no such file or folder:' in capsys.readouterr().err
+
+
+def test_bad_images_among_good_ones_cost_only_their_own_masks(exported, tmp_path):
+    model, save_dir, image_dir = exported
+    images = tmp_path / 'images'
+    shutil.copytree(image_dir, str(images))
+    (images / 'broken.png').write_bytes(b'not an image')
+    (images / 'sub' / 'empty.jpg').write_bytes(b'')
+    listing = tmp_path / 'val.list'
+    listing.write_text('images/a.png\nimages/missing.png\nimages/c.jpg\n')
+    out_dir = tmp_path / 'masks'
+    with pytest.raises(BatchFailures) as e:
+        main(infer_args(save_dir, str(images), str(out_dir), '--batch_size', '2'))
+    assert [os.path.basename(p) for p, _ in e.value.failures] == ['broken.png', 'empty.jpg']
+    assert len(e.value.written) == len(IMAGES)
+    assert_masks_match_dygraph(model, str(images), str(out_dir))
+    assert not [n for _, _, names in os.walk(out_dir) for n in names if '.tmp' in n]
+    # the script: every good image written, exit 1, the failed ones listed last on stderr
+    list_out = tmp_path / 'list_masks'
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO, 'deploy', 'python', 'infer.py')]
+        + infer_args(save_dir, str(listing), str(list_out)),
+        capture_output=True, text=True, cwd=str(tmp_path))
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert sorted(os.listdir(list_out)) == ['a.png', 'c.png']
+    assert re.search(r'error: 1 input\(s\) failed .*\n  .*missing\.png: cannot read image file .*'
+                     r'missing\.png \(listed at .*val\.list:2\): not found', proc.stderr)
+    assert 'Traceback' not in proc.stderr
 
 
 @pytest.mark.parametrize('extra,message', [

@@ -6,7 +6,7 @@ trainer runs, so a preparation tool can record them and go on with the next file
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..checks import DatasetError
+from ..checks import DatasetError, multichannel_label_error
 
 
 def read_label(path):
@@ -35,9 +35,7 @@ def read_label(path):
 def require_single_channel(label, path):
     """Raise unless ``label`` is [H, W] (a colour mask needs a palette to become class ids)."""
     if label.ndim != 2:
-        raise DatasetError(
-            'label file {} is a {}-channel (colour) mask; class ids need one channel '
-            '(give the palette to convert the colours)'.format(path, label.shape[2]))
+        raise multichannel_label_error(path, label.shape[2])
     return label
 
 

@@ -4,6 +4,8 @@ from collections import Counter
 
 import numpy as np
 
+from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
+from paddleseg_fastfcn.utils.batch_failures import format_failures
 from ..checks import DatasetError
 
 
@@ -98,9 +100,7 @@ class PrepareReport:
         print(self.format(), file=out)
         if not self.failed:
             return 0
-        print('error: {} input(s) failed (everything else was processed):'.format(len(self.failed)), file=err)
-        for path, reason in self.failed:
-            print('  {}: {}'.format(path, reason), file=err)
+        print('error: ' + format_failures(self.failed), file=err)
         return 1
 
 
@@ -109,12 +109,12 @@ def run_and_report(prepare, *args, **kwargs):
 
     Returns:
         int: the exit code for a tool: 0 when every input was processed, 1 when some
-        failed (listed on stderr) or the run could not start (the error, e.g. a
-        missing input folder, on stderr).
+        failed (listed on stderr) or the run could not start or write (the error, e.g. a
+        missing input folder or a full disk, on stderr).
     """
     try:
         report = prepare(*args, **kwargs)
-    except (DatasetError, FileNotFoundError) as e:
+    except (DatasetError, FileNotFoundError, DiskWriteError) as e:
         print('error: {}'.format(e), file=sys.stderr)
         return 1
     return report.finish()

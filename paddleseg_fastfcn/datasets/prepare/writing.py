@@ -1,30 +1,12 @@
-"""Atomic outputs: label PNGs and list files are complete or absent, never half-written."""
+"""Atomic outputs: label PNGs and list files are complete or absent, never half-written
+(``utils.atomic_write`` does the writing)."""
 import os
-import tempfile
 
 import numpy as np
 from PIL import Image
 
+from paddleseg_fastfcn.utils.atomic_write import write_atomically, write_text
 from ..checks import DatasetError
-
-
-def _atomic(path, write):
-    """Call ``write(tmp_path)`` on a temporary file next to ``path``, then rename it over ``path``.
-
-    The rename is atomic on one file system, so readers see the old file or the new
-    one; a failure removes the temporary file and leaves ``path`` untouched.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=folder)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def write_label_png(path, label):
@@ -39,15 +21,12 @@ def write_label_png(path, label):
         raise ValueError('a label PNG holds [H, W] values in 0..255; got shape {} for {}'.format(
             label.shape, path))
     image = Image.fromarray(label.astype(np.uint8), mode='L')
-    _atomic(path, lambda tmp: image.save(tmp, format='PNG'))
+    write_atomically(path, lambda tmp: image.save(tmp, format='PNG'))
 
 
 def write_lines(path, lines):
     """Write text lines (newline-terminated) to ``path`` atomically."""
-    def write(tmp):
-        with open(tmp, 'w') as f:
-            f.writelines(line + '\n' for line in lines)
-    _atomic(path, write)
+    write_text(path, ''.join(line + '\n' for line in lines))
 
 
 def list_entry(root, image_path, label_path):

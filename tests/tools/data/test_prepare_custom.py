@@ -52,7 +52,7 @@ def test_every_bad_file_is_named(tmp_path, capsys):
     assert '5 input(s) failed' in err
     assert 'img0.png holds class value(s) [3, 7]' in err
     assert 'sizes differ' in err and 'img1.png is 4x3' in err
-    assert 'img2.png is a 3-channel (colour) mask' in err
+    assert 'img2.png is a 3-channel (colour) image' in err
     assert 'cannot read label file' in err and 'img3.png' in err
     assert 'img4.png: no image named img4.*' in err
     assert 'notes.txt: not an image file' in out
@@ -90,3 +90,14 @@ def test_from_a_list_and_the_class_count_must_agree(tmp_path, capsys):
     code, _, err = run_tool('prepare_custom', ['--list', root / 'all.txt', '--num_classes', 4,
                                                '--class_names', root / 'classes.txt', '--out', root], capsys)
     assert code == 1 and 'the class counts disagree: --num_classes 4, --class_names 3' in err
+
+
+def test_a_read_only_output_folder_is_one_clear_error(tmp_path, capsys, small_filesystem):
+    root = make_folders(tmp_path / 'mine', n=2)
+    out = small_filesystem('1m')
+    small_filesystem.read_only(out)
+    code, _, err = run_tool('prepare_custom', ['--images', root / 'images', '--masks', root / 'masks',
+                                               '--num_classes', 3, '--out', out], capsys)
+    assert code == 1
+    assert 'error: cannot write ' in err and '(EROFS)' in err and 'mounted read-only' in err
+    assert 'Traceback' not in err
