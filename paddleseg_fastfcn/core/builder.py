@@ -23,19 +23,13 @@ import copy
 import os
 
 import yaml
-from paddleseg.cvlibs import Config, SegBuilder
+from paddleseg.cvlibs import Config
 from paddleseg.cvlibs.config import parse_from_yaml, update_config_dict
-from paddleseg.utils import logger
-from paddleseg.utils.utils import CachedProperty
 
 import paddleseg_fastfcn  # noqa: F401  (registers components)
-from paddleseg_fastfcn.utils.weights import SCRATCH, is_scratch, load_backbone_weights, load_weights
-
-# Config keys of weight files, taken out before PaddleSeg builds the components.
-WEIGHT_KEYS = ('pretrained', 'pretrained_sha256')
-
 from . import config_schema
 from .config_components import component_violations
+from .seg_builder import WeightLoadingSegBuilder
 
 # PaddleSeg 2.8's top-level schema plus this project's additions.
 KNOWN_TOP_LEVEL_KEYS = frozenset({
@@ -237,63 +231,6 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
         return cfg
     except (AssertionError, RuntimeError, ValueError) as e:
         raise ConfigError('{}: {}'.format(path, e)) from e
-
-
-def _take(section, keys):
-    """Remove ``keys`` from the dict ``section``; returns {key: value or None}."""
-    if not isinstance(section, dict):
-        return {k: None for k in keys}
-    return {k: section.pop(k, None) for k in keys}
-
-
-class WeightLoadingSegBuilder(SegBuilder):
-    """PaddleSeg's SegBuilder, with ``pretrained`` weights read by the safe loader.
-
-    Args:
-        cfg (paddleseg.cvlibs.Config): the config.
-        load_pretrained (bool): False builds without reading any ``pretrained``
-            file (val / predict / export load a trained model over it anyway).
-
-    Attributes:
-        random_init_warning (str | None): after ``model``: the line saying that the
-            model starts from random weights (a WARNING for a backbone), for the run's log.
-    """
-
-    def __init__(self, cfg, load_pretrained=True):
-        super().__init__(cfg)
-        self.load_pretrained = load_pretrained
-        self.random_init_warning = None
-
-    @CachedProperty
-    def model(self):
-        model_dic = self.config.dic.get('model') or {}
-        as_written = dict(model_dic)
-        has_backbone = isinstance(model_dic.get('backbone'), dict)
-        if has_backbone:
-            model_dic['backbone'] = dict(model_dic['backbone'])
-        backbone_weights = _take(model_dic.get('backbone'), WEIGHT_KEYS)
-        model_weights = _take(model_dic, WEIGHT_KEYS)
-        try:
-            model = SegBuilder.model.func(self)
-        finally:  # the config stays as written (it may be built again)
-            model_dic.clear()
-            model_dic.update(as_written)
-        if not self.load_pretrained:
-            return model
-        if has_backbone:
-            self.random_init_warning = load_backbone_weights(
-                model.backbone, backbone_weights['pretrained'], backbone_weights['pretrained_sha256'])
-        if is_scratch(model_weights['pretrained']):
-            # A model without a backbone (Fast-SCNN, which its authors train from random
-            # weights too): say so, without the backbone warning's accuracy claim.
-            if not has_backbone:
-                self.random_init_warning = ('{} starts from random weights on purpose (model.pretrained is '
-                                            '{})'.format(type(model).__name__, SCRATCH))
-                logger.info(self.random_init_warning)
-        elif model_weights['pretrained']:
-            load_weights(model, model_weights['pretrained'], strict=False,
-                         sha256=model_weights['pretrained_sha256'])
-        return model
 
 
 def build_model(cfg, load_pretrained=True):
