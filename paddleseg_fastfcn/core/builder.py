@@ -15,6 +15,7 @@ from paddleseg.cvlibs import Config, SegBuilder
 from paddleseg.cvlibs.config import parse_from_yaml
 
 import paddleseg_fastfcn  # noqa: F401  (registers components)
+from paddleseg_fastfcn.core.precise_bn import parse_precise_bn
 
 # PaddleSeg 2.8's top-level schema plus this project's additions.
 KNOWN_TOP_LEVEL_KEYS = frozenset({
@@ -23,6 +24,8 @@ KNOWN_TOP_LEVEL_KEYS = frozenset({
     'to_static_training',
     # paddleseg-fastfcn: SyncBN switch for multi-GPU training.
     'sync_bn',
+    # paddleseg-fastfcn: re-estimate BatchNorm statistics before each evaluation (core.precise_bn).
+    'precise_bn',
 })
 
 
@@ -74,7 +77,8 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
         paddleseg.cvlibs.Config
 
     Raises:
-        ConfigError: missing file, YAML syntax error, or an unknown top-level key.
+        ConfigError: missing file, YAML syntax error, an unknown top-level key, or a
+            bad ``precise_bn`` value.
     """
     if not os.path.isfile(path):
         raise ConfigError('config file not found: {}'.format(path))
@@ -94,10 +98,16 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
         raise ConfigError('unknown top-level config key(s): {}; known keys are {}'.format(
             where, ', '.join(sorted(KNOWN_TOP_LEVEL_KEYS))))
     try:
-        return Config(path, learning_rate=learning_rate, batch_size=batch_size,
-                      iters=iters, opts=opts)
+        cfg = Config(path, learning_rate=learning_rate, batch_size=batch_size,
+                     iters=iters, opts=opts)
     except (AssertionError, RuntimeError, ValueError) as e:
         raise ConfigError('{}: {}'.format(path, e)) from e
+    try:
+        parse_precise_bn(cfg.dic.get('precise_bn'), locate_key(path, 'precise_bn'),
+                         cfg.batch_size)
+    except ValueError as e:
+        raise ConfigError(str(e)) from e
+    return cfg
 
 
 def build_model(cfg):

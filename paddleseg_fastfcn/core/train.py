@@ -19,6 +19,7 @@ from paddleseg_fastfcn.core.distributed import (all_finite, init_distributed,
                                                 maybe_sync_batchnorm, mean_over_ranks)
 from paddleseg_fastfcn.core.loss_terms import check_finite, term_names, weighted_loss_terms
 from paddleseg_fastfcn.core.optim import build_optimizer, group_lr_multipliers
+from paddleseg_fastfcn.core.precise_bn import bn_batches_from_config, recompute_bn_statistics
 from paddleseg_fastfcn.core.sampler import ShardedBatchSampler
 from paddleseg_fastfcn.core.seeded_dataset import SeededDataset
 from paddleseg_fastfcn.core.train_loader import build_train_loader
@@ -100,7 +101,7 @@ def _build(cfg, seed, settings, log):
         train_dataset=validate_dataset(seg.train_dataset, cfg.train_dataset_cfg),
         val_dataset=val_dataset, total_iters=cfg.iters,
         batch_size=cfg.batch_size, seed=seed, start_iter=0, best={'miou': -1.0, 'iter': -1},
-        scaler_state=None)
+        scaler_state=None, bn_batches=bn_batches_from_config(seg, cfg, seed, log))
 
 
 def _resume(run, path, requested_seed, log):
@@ -207,6 +208,9 @@ def _step(run, train_model, scaler, data, iteration, settings):
 def _eval_and_save(run, scaler, iteration, epoch, settings, log):
     """Evaluate (with do_eval, on every rank), then rank 0 writes the checkpoints."""
     score = None
+    if run.bn_batches is not None:
+        # Before evaluating and saving: the checkpoints carry the statistics scored.
+        recompute_bn_statistics(run.model, run.bn_batches)
     if run.val_dataset is not None:
         from paddleseg_fastfcn.core.evaluate import evaluate
         metrics = evaluate(run.model, run.val_dataset, num_workers=settings.num_workers,
