@@ -60,6 +60,7 @@ def recompute_bn_statistics(model, batches):
         acc[1] = acc[1] + count * mean
         acc[2] = acc[2] + count * (var + mean * mean)
 
+    saved = [(layer._mean.numpy(), layer._variance.numpy()) for layer in layers]
     hooks = [layer.register_forward_post_hook(accumulate) for layer in layers]
     num_batches = 0
     try:
@@ -70,6 +71,12 @@ def recompute_bn_statistics(model, batches):
         for images in batches:
             model(images)
             num_batches += 1
+    except BaseException:
+        # A failed pass leaves single-batch statistics in the buffers: put the old ones back.
+        for layer, (mean, var) in zip(layers, saved):
+            layer._mean.set_value(mean)
+            layer._variance.set_value(var)
+        raise
     finally:
         for hook in hooks:
             hook.remove()

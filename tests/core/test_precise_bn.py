@@ -103,6 +103,24 @@ def test_dropout_is_off_during_the_pass():
     np.testing.assert_allclose(net.bn_codes._variance.numpy(), first[1], rtol=1e-6)
 
 
+def test_a_failing_batch_leaves_the_statistics_and_modes_as_they_were():
+    paddle.seed(2)
+    net = Net()
+    net.eval()
+    before = {k: v.numpy().copy() for k, v in net.state_dict().items()}
+    good = paddle.to_tensor(np.random.RandomState(2).randn(4, 3, 5, 6).astype('float32'))
+
+    def batches():
+        yield good
+        raise OSError('unreadable image')
+
+    with pytest.raises(OSError, match='unreadable image'):
+        recompute_bn_statistics(net, batches())
+    for k, v in net.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k], err_msg=k)
+    assert not any(layer.training for layer in net.sublayers(include_self=True))
+
+
 @pytest.mark.parametrize('value, message', [
     ('[4]', 'must be a mapping'),
     ({'num_image': 8}, 'unknown key(s) num_image'),
@@ -133,10 +151,10 @@ def test_trainer_saves_the_statistics_it_scored_and_trains_the_same(tmp_path):
     runs = {}
     for name, config in (('plain', plain), ('precise', precise)):
         out = str(tmp_path / name)
-        runs[name] = train(config, save_dir=out, iters=4, save_interval=2, log_iters=2,
+        runs[name] = train(config, save_dir=out, iters=2, save_interval=1, log_iters=1,
                            do_eval=True, seed=5)
         model = build_model(load_config(config))
-        load_model_weights(model, os.path.join(out, 'iter_4', 'model.pdparams'))
+        load_model_weights(model, os.path.join(out, 'iter_2', 'model.pdparams'))
         runs[name]['params'] = model.state_dict()
     # Training only reads batch statistics: the weights are the same with or without.
     stats = ('_mean', '_variance')
