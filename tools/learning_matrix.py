@@ -6,7 +6,8 @@ runs one of them in CI): tools/make_mini_dataset.py once, then per entry
 best_model. The table gives val.py's mIoU of best_model, the iteration it comes
 from, the train-time evaluation curve (one value per checkpoint) and the wall
 time. An entry whose ``val/metrics.json`` exists is read, not re-run, so an
-interrupted matrix continues where it stopped (``--rerun`` runs it again).
+interrupted matrix continues where it stopped (``--rerun`` runs it again;
+``--report`` only prints the table of the entries found under ``--out``).
 
     python tools/learning_matrix.py --out /tmp/learning_matrix            # 3 seeds x {1, 2}
     python tools/learning_matrix.py --seeds 2 --threads 1 --parallel 1   # one entry
@@ -37,6 +38,7 @@ def parse_args(argv=None):
     p.add_argument('--save_interval', type=int, default=50)
     p.add_argument('--target', type=float, default=0.80, help='the mIoU bar')
     p.add_argument('--rerun', action='store_true', help='run entries that have results')
+    p.add_argument('--report', action='store_true', help='print the table of what exists, run nothing')
     return p.parse_args(argv)
 
 
@@ -116,9 +118,10 @@ def format_table(args, times):
             miou, curve = read_entry(entry_dir(args.out, seed, threads))
             best_iter = max(curve, key=lambda c: c[1])[0] if curve else '-'
             wall = '{:.0f} min'.format(times[(seed, threads)] / 60) \
-                if (seed, threads) in times else 'earlier run'
+                if (seed, threads) in times else ('earlier run' if miou is not None else '-')
+            status = 'incomplete / failed' if curve else 'not run'
             rows.append('| {} | {} | {} | {} | {} | {} | {} |'.format(
-                seed, threads, '{:.4f}'.format(miou) if miou is not None else 'not run / failed',
+                seed, threads, '{:.4f}'.format(miou) if miou is not None else status,
                 best_iter, '-' if miou is None else ('yes' if miou >= args.target else 'NO'), wall,
                 ' '.join('{:.2f}'.format(m) for _, m in curve)))
     return '\n'.join(rows)
@@ -126,7 +129,7 @@ def format_table(args, times):
 
 def main(argv=None):
     args = parse_args(argv)
-    times, failed = run_matrix(args)
+    times, failed = ({}, []) if args.report else run_matrix(args)
     print(format_table(args, times))
     if failed:
         print('failed entries (seed, threads): {}; see their .log files'.format(failed))
