@@ -34,5 +34,8 @@ def test_encnet_jpu_r50_learns_mini_dataset(tmp_path):
          '--opts'] + roots, env)
     with open(os.path.join(out, 'val', 'metrics.json')) as f:
         metrics = json.load(f)
+    # best_model carries the BatchNorm statistics it was scored with (the config's precise_bn).
+    with open(os.path.join(out, 'best_model', 'score.json')) as f:
+        assert abs(json.load(f)['miou'] - metrics['miou']) < 1e-4
     assert metrics['miou'] >= TARGET_MIOU, 'val mIoU {:.4f} < {}; per class {}'.format(
         metrics['miou'], TARGET_MIOU, metrics['class_iou'])

@@ -30,6 +30,7 @@ import paddleseg_fastfcn  # noqa: F401  (registers components)
 from . import config_schema
 from .config_components import component_violations
 from .seg_builder import WeightLoadingSegBuilder
+from .precise_bn import parse_precise_bn
 
 # PaddleSeg 2.8's top-level schema plus this project's additions.
 KNOWN_TOP_LEVEL_KEYS = frozenset({
@@ -41,6 +42,8 @@ KNOWN_TOP_LEVEL_KEYS = frozenset({
     # file, see datasets/class_names.py); top level because PaddleSeg's dataset classes
     # accept no extra keyword.
     'class_names',
+    # paddleseg-fastfcn: re-estimate BatchNorm statistics before each evaluation (core.precise_bn).
+    'precise_bn',
 })
 # PaddleSeg 2.8 keys this project's trainer does not implement: PaddleSeg would
 # parse them and the run would silently differ from what the file asks for.
@@ -189,7 +192,7 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
             PaddleSeg key this project does not implement, a value outside
             ``config_schema.SCHEMA``, or a component ``type`` / keyword argument its
             class does not have (``config_components``); each named by file:line,
-            key, value and expectation.
+            key, value and expectation; or a bad ``precise_bn`` value.
     """
     if not os.path.isfile(path):
         raise ConfigError('config file not found: {}'.format(path))
@@ -228,9 +231,14 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
         cfg = Config(path, learning_rate=learning_rate, batch_size=batch_size,
                      iters=iters, opts=opts)
         cfg.source_path = path  # for the checks that need the built model (build_model)
-        return cfg
     except (AssertionError, RuntimeError, ValueError) as e:
         raise ConfigError('{}: {}'.format(path, e)) from e
+    try:
+        parse_precise_bn(cfg.dic.get('precise_bn'), locate_key(path, 'precise_bn'),
+                         cfg.batch_size)
+    except ValueError as e:
+        raise ConfigError(str(e)) from e
+    return cfg
 
 
 def build_model(cfg, load_pretrained=True):

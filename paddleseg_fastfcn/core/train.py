@@ -23,6 +23,7 @@ from paddleseg_fastfcn.core.distributed import (all_finite, init_distributed,
 from paddleseg_fastfcn.core.inference_options import InferenceOptions
 from paddleseg_fastfcn.core.loss_terms import check_finite, term_names, weighted_loss_terms
 from paddleseg_fastfcn.core.optim import build_optimizer, group_lr_multipliers
+from paddleseg_fastfcn.core.precise_bn import bn_batches_from_config, recompute_bn_statistics
 from paddleseg_fastfcn.core.sampler import ShardedBatchSampler
 from paddleseg_fastfcn.core.seeded_dataset import SeededDataset
 from paddleseg_fastfcn.core.train_state import TrainRun, TrainSettings, TrainState
@@ -139,7 +140,7 @@ def _build(cfg, seed, settings, log):
         train_dataset=validate_dataset(seg.train_dataset, cfg.train_dataset_cfg),
         val_dataset=val_dataset, batch_size=cfg.batch_size,
         state=TrainState(seed=seed, total_iters=cfg.iters), eval_options=eval_options,
-        class_names=class_names)
+        class_names=class_names, bn_batches=bn_batches_from_config(seg, cfg, seed, log))
 
 
 def _resume(run, path, requested_seed, log):
@@ -249,6 +250,9 @@ def _eval_and_save(run, scaler, settings, log):
     """Evaluate (with do_eval, on every rank), then rank 0 writes the checkpoints."""
     state, iteration = run.state, run.state.iteration
     score, is_best, metrics = None, False, None
+    if run.bn_batches is not None:
+        # Before evaluating and saving: the checkpoints carry the statistics scored.
+        recompute_bn_statistics(run.model, run.bn_batches)
     if run.val_dataset is not None:
         from paddleseg_fastfcn.core.evaluate import evaluate
         metrics = evaluate(run.model, run.val_dataset, num_workers=settings.num_workers,

@@ -97,3 +97,5 @@ class TrainRun:
     state: TrainState
     eval_options: object = None
     class_names: list = None
+    # Fixed training batches whose statistics precise_bn sets before each evaluation (or None).
+    bn_batches: list = None
