@@ -76,8 +76,10 @@ def _base_chain(path):
         bases = dic.get('_base_', [])
         bases = [bases] if isinstance(bases, str) else bases
         # Depth first, in the order PaddleSeg merges: a file wins over its bases, an
-        # earlier base (with its own bases) over a later one.
-        todo[0:0] = [(os.path.normpath(os.path.join(os.path.dirname(p), b)), p) for b in bases]
+        # earlier base (with its own bases) over a later one. Joined as PaddleSeg joins them,
+        # not normalised: `..` must be resolved by the file system after symlinked folders
+        # (normpath would drop a symlinked directory before its `..`).
+        todo[0:0] = [(os.path.join(os.path.dirname(p), b), p) for b in bases]
     return chain
 
 
