@@ -23,6 +23,8 @@ import urllib.error
 import urllib.request
 from urllib.parse import unquote, urlparse
 
+from .atomic_write import write_atomically
+
 DEFAULT_CACHE_DIR = os.path.join('~', '.cache', 'paddleseg_fastfcn', 'pretrained')
 # torch.hub's convention: '<name>-<first hex digits of the sha256>.<ext>'. At least
 # 8 digits, so that names such as 'r50-d8.pth' are not read as hashes.
@@ -123,31 +125,23 @@ def fetch(url, sha256=None, cache_dir=None, timeout=60):
         if expected is None or file_sha256(target).startswith(expected):
             return target
         os.remove(target)  # stale or damaged cache entry: fetch it again
-    os.makedirs(url_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=url_dir, prefix='.part_', suffix='_' + name)
-    try:
-        with os.fdopen(fd, 'wb') as out:
-            digest, size, length = _stream(url, out, timeout)
+
+    def write(tmp):
+        try:
+            with open(tmp, 'wb') as out:
+                digest, size, length = _stream(url, out, timeout)
+        except (urllib.error.URLError, http.client.HTTPException) as e:
+            # Not an OSError to the writer: the network failed, not the disk.
+            raise DownloadError('cannot download {} into {}: {}'.format(url, url_dir, e)) from e
         if length is not None and size != length:
             raise DownloadError('{}: truncated download: got {} of {} bytes'.format(url, size, length))
         if expected is not None and not digest.startswith(expected):
             raise DownloadError('{}: sha256 mismatch: expected {}..., got {}'.format(url, expected, digest))
-        os.replace(tmp, target)
-        fsync_dir(url_dir)
-    except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
-        _remove(tmp)
-        raise DownloadError('cannot download {} into {}: {}'.format(url, url_dir, e)) from e
-    except BaseException:
-        _remove(tmp)
-        raise
+
+    # The one atomic writer: a temporary file next to the target, removed on any failure.
+    write_atomically(target, write, what='download of {}'.format(url))
+    fsync_dir(url_dir)
     return target
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
 
 
 def is_archive(path):
