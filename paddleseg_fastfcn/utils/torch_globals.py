@@ -60,9 +60,6 @@ class TorchDtype(StorageType):
     """Stand-in for a ``torch.<dtype>`` value (e.g. in a checkpoint's metadata)."""
     __slots__ = ()
 
-    def __repr__(self):
-        return 'torch.' + self.name
-
 
 class Storage(Frozen):
     """A storage read from the file: a flat array of ``numel`` elements."""
