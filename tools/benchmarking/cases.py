@@ -8,6 +8,8 @@ and ``encoding`` (the Encoding layer alone, forward + backward).
 """
 import collections
 
+from .scaling import SCALING_BACKENDS, SCALING_MODELS, SCALING_SHAPES, case_name as scaling_case_name
+
 Case = collections.namedtuple('Case', ['name', 'kind', 'label', 'params'])
 
 # This project's models: (table label, config file under the config directory). The
@@ -63,6 +65,16 @@ ENCODING_IMPLS = collections.OrderedDict([
 ])
 
 
+# The official PyTorch code as a peer (``torch_case``; needs --official_repo and torch).
+TORCH_PEERS = collections.OrderedDict([
+    ('torch_enc_jpu_r50', ('official PyTorch EncNet+JPU R50', {'jpu': True, 'mode': 'eval'})),
+    ('torch_enc_os8_r50', ('official PyTorch EncNet R50 (dilated)', {'jpu': False, 'mode': 'eval'})),
+    ('torch_train_enc_jpu_r50', ('official PyTorch train step: EncNet+JPU R50', {'jpu': True, 'mode': 'train'})),
+    ('torch_train_enc_os8_r50', ('official PyTorch train step: EncNet R50 (dilated)',
+                                 {'jpu': False, 'mode': 'train'})),
+])
+
+
 def model_label(key):
     """Table label of a model key of OWN_MODELS or PADDLESEG_MODELS."""
     if key in OWN_MODELS:
@@ -115,6 +127,29 @@ def all_cases():
     for key in TRAIN_MODELS:
         cases.append(Case('train_' + key, 'train', 'train step: ' + model_label(key), {'model': key}))
     cases += [_eval_case(key) for key in SECONDARY_MODELS]
+    cases += scaling_cases()
+    cases += [Case(name, 'torch', label, params) for name, (label, params) in TORCH_PEERS.items()]
+    return cases
+
+
+def scaling_cases():
+    """The scaling rows (``scaling.py``): per model and shape, dygraph, one export, its deploy rows."""
+    cases = []
+    for model in SCALING_MODELS:
+        for shape in SCALING_SHAPES:
+            size = {'model': model, 'shape': list(shape)}
+            for backend, backend_label in SCALING_BACKENDS.items():
+                name = scaling_case_name(backend, model, shape)
+                label = '{} {}x{}u x{}: {}'.format(model_label(model), shape[1], shape[2], shape[0], backend_label)
+                if backend == 'dygraph':
+                    cases.append(Case(name, 'eval', label, dict(size, scaling_backend=backend)))
+                    continue
+                export = scaling_case_name('export', model, shape)
+                if export not in (c.name for c in cases):
+                    cases.append(Case(export, 'export', 'export ' + label.rsplit(':', 1)[0],
+                                      dict(size, export=export, scaling_backend='export')))
+                cases.append(Case(name, 'deploy', label,
+                                  dict(DEPLOY_BACKENDS[backend][1], export=export, scaling_backend=backend, **size)))
     return cases
 
 
