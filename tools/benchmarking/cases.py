@@ -3,8 +3,10 @@
 A case is one row of the table, run in its own child process by ``worker``.
 Kinds: ``gemm`` (machine yardstick), ``eval`` (dygraph inference latency),
 ``export`` (writes the static model once for the deploy rows), ``deploy``
-(Paddle Inference / ONNX Runtime on that export), ``train`` (one optimizer step)
-and ``encoding`` (the Encoding layer alone, forward + backward).
+(Paddle Inference / ONNX Runtime on that export), ``train`` (one optimizer step),
+``encoding`` (the Encoding layer alone, forward + backward) and ``torch`` (the
+official PyTorch code, run under ``--torch_python``). The scaling rows (``scale_*``,
+``scaling.py``) are eval / export / deploy cases with their own input shape.
 """
 import collections
 
