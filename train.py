@@ -9,38 +9,37 @@ Under the launcher batch_size is per card; see docs/distributed.md.
 import argparse
 import sys
 
+from paddleseg_fastfcn.utils.cli import (existing_dir, existing_file, non_negative_int, or_keyword,
+                                         positive_float, positive_int)
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--config', required=True, help='YAML config file')
+    p.add_argument('--config', required=True, type=existing_file, help='YAML config file')
     p.add_argument('--save_dir', default='output', help='checkpoints, train.log, VisualDL')
-    p.add_argument('--iters', type=int, default=None, help='overrides the config\'s iters')
-    p.add_argument('--batch_size', type=int, default=None,
+    p.add_argument('--iters', type=positive_int, default=None, help='overrides the config\'s iters')
+    p.add_argument('--batch_size', type=positive_int, default=None,
                    help='per card; overrides the config\'s batch_size')
-    p.add_argument('--learning_rate', type=float, default=None,
+    p.add_argument('--learning_rate', type=positive_float, default=None,
                    help='overrides lr_scheduler.learning_rate')
     p.add_argument('--do_eval', action='store_true',
                    help='evaluate at every checkpoint and keep best_model/ by mIoU')
-    p.add_argument('--save_interval', type=int, default=1000, help='iterations between checkpoints')
-    p.add_argument('--log_iters', type=int, default=10, help='iterations between log lines')
+    p.add_argument('--save_interval', type=positive_int, default=1000, help='iterations between checkpoints')
+    p.add_argument('--log_iters', type=positive_int, default=10, help='iterations between log lines')
     p.add_argument('--keep_checkpoint_max', type=int, default=5,
                    help='newest iter_N dirs kept (<= 0: all)')
-    p.add_argument('--resume_model', default=None,
+    p.add_argument('--resume_model', default=None, type=or_keyword('auto', existing_dir),
                    help='an iter_N checkpoint dir to continue from, or "auto": the newest '
                         'complete one in save_dir (a fresh start when there is none)')
     p.add_argument('--use_vdl', action='store_true', help='write VisualDL scalars to save_dir/vdl')
-    p.add_argument('--num_workers', type=int, default=0, help='data loader worker processes')
-    p.add_argument('--seed', type=int, default=None, help='python/numpy/paddle and data-order seed')
+    p.add_argument('--num_workers', type=non_negative_int, default=0, help='data loader worker processes')
+    p.add_argument('--seed', type=non_negative_int, default=None, help='python/numpy/paddle and data-order seed')
     p.add_argument('--device', default='cpu', choices=['cpu', 'gpu'])
     p.add_argument('--precision', default='fp32', choices=['fp32', 'fp16', 'bf16'])
     p.add_argument('--amp_level', default='O1', choices=['O1', 'O2'])
     p.add_argument('--opts', nargs='+', default=None, metavar='KEY=VALUE',
                    help='config overrides, e.g. --opts model.num_classes=21 batch_size=4')
-    args = p.parse_args(argv)
-    for name in ('save_interval', 'log_iters'):
-        if getattr(args, name) < 1:
-            p.error('--{} must be >= 1'.format(name))
-    return args
+    return p.parse_args(argv)
 
 
 def main(argv=None):

@@ -29,12 +29,25 @@ loss:
   coef: [1]
 """
 
+# A small FastFCNSegmentor (ResNet18_vd + JPU + EncHead + aux head, 3 classes): training
+# outputs seg, aux, se.
+TINY_FASTFCN_MODEL = """\
+model:
+  type: FastFCNSegmentor
+  num_classes: 3
+  backbone: {type: ResNet18_vd, output_stride: 32}
+  neck: {type: JointPyramidUpsampling, in_channels: [128, 256, 512], width: 16}
+  head: {type: EncHead, num_classes: 3, in_channels: 64, channels: 8, num_codes: 4}
+  aux_head: {type: FCNAuxHead, num_classes: 3, in_channels: 256, channels: 8}
+"""
+
 
 @pytest.fixture
 def write_model_config(tmp_path):
-    """``write(model_yaml, num_classes=3, name='tiny.yml')`` -> path (str) of a config under
-    ``tmp_path``: MODEL_CONFIG_FRAME around ``model_yaml`` (a ``model:`` section, not formatted)."""
-    def write(model_yaml, num_classes=3, name='tiny.yml'):
+    """``write(model_yaml=TINY_FASTFCN_MODEL, num_classes=3, name='tiny.yml')`` -> path (str) of a
+    config under ``tmp_path``: MODEL_CONFIG_FRAME around ``model_yaml`` (a ``model:`` section,
+    not formatted)."""
+    def write(model_yaml=TINY_FASTFCN_MODEL, num_classes=3, name='tiny.yml'):
         (tmp_path / 'train.txt').write_text('')
         path = tmp_path / name
         path.write_text(MODEL_CONFIG_FRAME.format(root=tmp_path, num_classes=num_classes) + model_yaml)

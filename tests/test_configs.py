@@ -13,21 +13,30 @@ import pytest
 from paddleseg.cvlibs import Config, SegBuilder
 
 import paddleseg_fastfcn  # noqa: F401  (registers components)
-from paddleseg_fastfcn.core.builder import _base_chain, build_model, load_config
+from paddleseg_fastfcn.core.builder import _base_chain, build_model, builder, load_config
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_DIR = os.path.join(REPO_ROOT, 'configs')
 CONFIGS = sorted(p for p in glob.glob(os.path.join(CONFIG_DIR, '**', '*.yml'), recursive=True)
                  if '_base_' not in os.path.relpath(p, CONFIG_DIR).split(os.sep))
 TIPC_CONFIGS = sorted(glob.glob(os.path.join(REPO_ROOT, 'test_tipc', 'configs', '*', '*.yml')))
+# The full-size training configs: each names its ImageNet weights and their expected accuracy.
+TRAINING_CONFIGS = sorted(p for head in ('encnet', 'psp', 'deeplabv3')
+                          for p in glob.glob(os.path.join(CONFIG_DIR, head, '*.yml')))
+SMALL_CONFIGS = sorted(glob.glob(os.path.join(CONFIG_DIR, 'mini', '*.yml')) +
+                       glob.glob(os.path.join(CONFIG_DIR, 'fastscnn', '*.yml'))) + TIPC_CONFIGS
 EXAMPLE = os.path.join(CONFIG_DIR, 'encnet', 'encnet_jpu_r50_ade20k_480x480_120e.yml')
 SIZE = 64
 
 
-def drop_url_weights(cfg):
-    """Tests never download: pretrained URLs (ResNet50_vd's ImageNet weights) become None."""
+def drop_weights(cfg):
+    """Building never reads weights: every `pretrained` (URL, local file, `scratch`) becomes None.
+
+    PaddleSeg's SegBuilder hands `pretrained` to the components, which would download a URL or
+    stop on a missing local file; the weights are tested in tests/utils/.
+    """
     for section in (cfg.dic['model'], cfg.dic['model'].get('backbone') or {}):
-        if urlparse(str(section.get('pretrained'))).scheme in ('http', 'https'):
+        if 'pretrained' in section:
             section['pretrained'] = None
 
 
@@ -46,7 +55,7 @@ def test_configs_are_found():
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: os.path.relpath(p, CONFIG_DIR))
 def test_config_builds_and_predicts(path):
     cfg = Config(path)
-    drop_url_weights(cfg)
+    drop_weights(cfg)
     builder = SegBuilder(cfg)
     model = builder.model
     num_classes = cfg.model_cfg.get('num_classes') or builder.train_dataset_class.NUM_CLASSES
@@ -147,3 +156,53 @@ def test_unknown_top_level_key_names_key_file_and_line(tmp_path):
     # Line 3: the _base_ line, batch_size, then the typo.
     with pytest.raises(Exception, match=r"iter \(at {}:3\)".format(path.replace('.', r'\.'))):
         load_config(path)
+
+
+@pytest.mark.parametrize('path', TRAINING_CONFIGS, ids=lambda p: os.path.relpath(p, CONFIG_DIR))
+def test_training_config_names_imagenet_weights_and_expected_accuracy(path):
+    backbone = Config(path).dic['model']['backbone']
+    pretrained = backbone.get('pretrained')
+    assert isinstance(pretrained, str), 'model.backbone.pretrained must name the ImageNet weights'
+    assert urlparse(pretrained).scheme == 'https' or pretrained.startswith('pretrained/'), pretrained
+    # The published accuracy (or the statement that none exists) is cited in the file itself.
+    with open(path, encoding='utf-8') as f:
+        assert re.search(r'^# .*Expected accuracy: ', f.read(), re.M), path
+
+
+def test_every_backbone_names_its_weights_in_one_base_file():
+    named = {}
+    for path in TRAINING_CONFIGS:
+        backbone = Config(path).dic['model']['backbone']
+        named.setdefault(backbone['type'], set()).add(backbone['pretrained'])
+    assert all(len(files) == 1 for files in named.values()), named
+    assert named['DeepStemResNet50'] == {'pretrained/resnet50-ebb6acbb.pth'}
+    assert named['DeepStemResNet101'] == {'pretrained/resnet101-2a57e44d.pth'}
+    # Written once, in configs/_base_/models/backbones/, never in a config or a model base.
+    for path in CONFIGS + TIPC_CONFIGS + glob.glob(os.path.join(CONFIG_DIR, '_base_', 'models', '*.yml')):
+        with open(path, encoding='utf-8') as f:
+            for line in f:
+                assert not re.match(r'\s+pretrained: (?!scratch)', line), (path, line)
+
+
+def test_missing_official_weights_stop_the_build_saying_where_to_get_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the relative pretrained/ path resolves to nothing here
+    with pytest.raises(FileNotFoundError) as info:
+        build_model(load_config(EXAMPLE))
+    message = str(info.value)
+    assert 'backbone weights not found: pretrained/resnet50-ebb6acbb.pth' in message
+    assert "README's pretrained-weights table" in message
+    assert 'model.backbone.pretrained=scratch' in message
+
+
+@pytest.mark.parametrize('path', SMALL_CONFIGS, ids=lambda p: os.path.relpath(p, REPO_ROOT))
+def test_small_configs_train_from_scratch_on_purpose(path):
+    model = Config(path).dic['model']
+    section = model['backbone'] if 'backbone' in model else model
+    assert section['pretrained'] == 'scratch'
+
+
+def test_scratch_is_said_for_a_model_without_backbone():
+    seg = builder(load_config(os.path.join(CONFIG_DIR, 'fastscnn', 'fastscnn_mini_64x64_300.yml')))
+    assert type(seg.model).__name__ == 'ExportableFastSCNN'
+    assert seg.random_init_warning == 'ExportableFastSCNN starts from random weights on purpose ' \
+                                      '(model.pretrained is scratch)'

@@ -48,7 +48,8 @@ def test_predict_cli_gray_rgba_large_and_missing_model(tmp_path):
     res = subprocess.run([sys.executable, os.path.join(REPO, 'predict.py'), '--config', cfg,
                           '--model_path', str(tmp_path / 'none.pdparams'), '--image_path', str(images)],
                          capture_output=True, text=True, cwd=REPO)
-    assert res.returncode == 1 and 'none.pdparams' in res.stderr
+    assert res.returncode == 2 and 'argument --model_path: file not found:' in res.stderr
+    assert 'none.pdparams' in res.stderr
 
     # The ADE20K test-server format is refused for a 5-class model, before writing.
     res = subprocess.run([sys.executable, os.path.join(REPO, 'predict.py'), '--config', cfg,

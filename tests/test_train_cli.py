@@ -29,8 +29,6 @@ def test_cli_trains_and_writes_checkpoint(tmp_path):
 
 
 @pytest.mark.parametrize('extra, message', [
-    (['--resume_model', '{tmp}/nowhere/iter_8'],
-     'checkpoint directory not found: .*nowhere/iter_8'),
     (['--opts', 'itres=5'], "unknown top-level config key 'itres'"),
     (['--device', 'gpu'], 'paddle is not compiled with CUDA'),
     (['--precision', 'bf16'], '--precision bf16 needs --device gpu'),
@@ -44,8 +42,16 @@ def test_bad_input_exits_non_zero_with_a_clear_message(tmp_path, capsys, extra, 
     assert not os.path.exists(tmp_path / 'out' / 'iter_1')
 
 
+def test_missing_resume_dir_is_rejected_by_the_parser(tmp_path, capsys):
+    config = write_config(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        train_cli.parse_args(['--config', config, '--resume_model', str(tmp_path / 'nowhere' / 'iter_8')])
+    assert e.value.code == 2
+    assert re.search('argument --resume_model: folder not found: .*nowhere/iter_8', capsys.readouterr().err)
+
+
 def test_invalid_choice_is_rejected_by_the_parser(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
-        train_cli.parse_args(['--config', 'x.yml', '--amp_level', 'O3'])
+        train_cli.parse_args(['--config', write_config(tmp_path), '--amp_level', 'O3'])
     assert e.value.code == 2
     assert "invalid choice: 'O3'" in capsys.readouterr().err

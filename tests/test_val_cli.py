@@ -60,7 +60,8 @@ def test_val_default_save_dir_is_next_to_the_model(setup):
 def test_val_bad_input_is_named(setup):
     tmp, cfg, _ = setup
     res = run('--config', cfg, '--model_path', str(tmp / 'missing.pdparams'))
-    assert res.returncode == 1 and 'missing.pdparams' in res.stderr
+    assert res.returncode == 2 and 'argument --model_path: file not found:' in res.stderr
+    assert 'missing.pdparams' in res.stderr
     assert 'Traceback' not in res.stderr
 
 

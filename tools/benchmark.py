@@ -17,6 +17,7 @@ import sys
 from benchmarking.cases import all_cases  # tools/benchmarking/, found next to this script
 from benchmarking.runner import run
 from benchmarking.scaling import FULL_UNIT, QUICK_UNIT
+from paddleseg_fastfcn.utils.cli import existing_dir, non_negative_int, positive_float, positive_int
 from paddleseg_fastfcn.utils.cpu_tuning import keeps_system_malloc
 
 FULL = {'size': [512, 512], 'repeats': 3, 'warmup': 1, 'train_size': [480, 480], 'gemm_size': 2048,
@@ -42,18 +43,18 @@ def parse_args(argv=None):
     p.add_argument('--quick', action='store_true',
                    help='tiny input ({0}x{0}), {1} repeat, small GEMM: a smoke test, not a measurement'.format(
                        QUICK['size'][0], QUICK['repeats']))
-    p.add_argument('--size', type=int, nargs='+', help='input S or H W (default 512, --quick 64)')
-    p.add_argument('--batch_size', type=int, default=1, help='eval / deploy / Encoding batch (default 1)')
-    p.add_argument('--num_classes', type=int, default=150)
-    p.add_argument('--warmup', type=int, help='untimed runs per case (default 1)')
-    p.add_argument('--repeats', type=int, help='timed runs per case; the median is reported (default 3)')
-    p.add_argument('--train_size', type=int, nargs='+', help='training-step crop S or H W (default 480)')
-    p.add_argument('--train_batch', type=int, default=2)
-    p.add_argument('--gemm_size', type=int, help='n of the n^3 numpy GEMM (default 2048)')
-    p.add_argument('--threads', type=int, default=os.cpu_count(), help='CPU threads (default: all cores)')
+    p.add_argument('--size', type=positive_int, nargs='+', help='input S or H W (default 512, --quick 64)')
+    p.add_argument('--batch_size', type=positive_int, default=1, help='eval / deploy / Encoding batch (default 1)')
+    p.add_argument('--num_classes', type=positive_int, default=150)
+    p.add_argument('--warmup', type=non_negative_int, help='untimed runs per case (default 1)')
+    p.add_argument('--repeats', type=positive_int, help='timed runs per case; the median is reported (default 3)')
+    p.add_argument('--train_size', type=positive_int, nargs='+', help='training-step crop S or H W (default 480)')
+    p.add_argument('--train_batch', type=positive_int, default=2)
+    p.add_argument('--gemm_size', type=positive_int, help='n of the n^3 numpy GEMM (default 2048)')
+    p.add_argument('--threads', type=positive_int, default=os.cpu_count(), help='CPU threads (default: all cores)')
     p.add_argument('--device', choices=['cpu', 'gpu'], default='cpu')
     p.add_argument('--cases', nargs='+', metavar='CASE', help='run only these rows (see the list below)')
-    p.add_argument('--config_dir', default=None, help="this project's configs (default: the repo's configs/)")
+    p.add_argument('--config_dir', default=None, type=existing_dir, help="this project's configs (default: the repo's configs/)")
     p.add_argument('--env', nargs='+', default=[], metavar='KEY=VALUE',
                    help='extra environment variables for every case (stated in the report), '
                         'e.g. MKL_DEBUG_CPU_TYPE=5')
@@ -64,7 +65,7 @@ def parse_args(argv=None):
                    help='a checkout of github.com/wuhuikai/FastFCN: time the official PyTorch models as a peer')
     p.add_argument('--torch_python', default=sys.executable,
                    help='python of an environment with torch, for the peer rows (default: this one)')
-    p.add_argument('--timeout', type=float, default=None, help='seconds allowed per case')
+    p.add_argument('--timeout', type=positive_float, default=None, help='seconds allowed per case')
     args = p.parse_args(argv)
     defaults = QUICK if args.quick else FULL
     for key in ('size', 'repeats', 'warmup', 'train_size', 'gemm_size'):
@@ -72,14 +73,9 @@ def parse_args(argv=None):
             setattr(args, key, defaults[key])
     args.size = hw(args.size, '--size')
     args.train_size = hw(args.train_size, '--train_size')
-    for key in ('batch_size', 'num_classes', 'repeats', 'train_batch', 'gemm_size', 'threads'):
-        if getattr(args, key) < 1:
-            raise SystemExit('--{} must be >= 1, got {}'.format(key, getattr(args, key)))
     if any('=' not in item for item in args.env):
         raise SystemExit('--env takes KEY=VALUE items, got {}'.format(args.env))
     args.env = dict(item.split('=', 1) for item in args.env)
-    if args.warmup < 0:
-        raise SystemExit('--warmup must be >= 0, got {}'.format(args.warmup))
     return args
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from official_fastfcn import import_official_models  # tools/, next to this script
 from paddleseg_fastfcn.core.builder import build_model, load_config
+from paddleseg_fastfcn.utils.cli import existing_dir, existing_file, non_negative_int, positive_float, positive_int
 from paddleseg_fastfcn.utils.torch_checkpoint import (
     convert_state_dict, read_torch_checkpoint, target_spec)
 
@@ -39,11 +40,11 @@ OFFICIAL_BACKBONES = {'DeepStemResNet50': 'resnet50', 'DeepStemResNet101': 'resn
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--official_repo', required=True, help='a checkout of github.com/wuhuikai/FastFCN')
-    parser.add_argument('--config', required=True, help='a configs/official/*.yml file')
-    parser.add_argument('--size', type=int, default=128, help='input height and width')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--tol', type=float, default=1e-4,
+    parser.add_argument('--official_repo', required=True, type=existing_dir, help='a checkout of github.com/wuhuikai/FastFCN')
+    parser.add_argument('--config', required=True, type=existing_file, help='a configs/official/*.yml file')
+    parser.add_argument('--size', type=positive_int, default=128, help='input height and width')
+    parser.add_argument('--seed', type=non_negative_int, default=0)
+    parser.add_argument('--tol', type=positive_float, default=1e-4,
                         help='max abs logit difference allowed in float64 (and in float32 unless the '
                              'official model\'s own float32 rounding error is larger)')
     return parser.parse_args(argv)

@@ -23,6 +23,7 @@ import sys
 import tempfile
 
 from paddleseg_fastfcn.core.builder import ConfigError, build_model, load_config
+from paddleseg_fastfcn.utils.cli import existing_file
 from paddleseg_fastfcn.utils.torch_checkpoint import (
     CheckpointMismatch, convert_for_layer, read_torch_checkpoint)
 
@@ -52,8 +53,8 @@ atomically (a temporary file renamed into place).
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--src', required=True, help='official checkpoint (.pth or .pth.tar)')
-    parser.add_argument('--config', required=True,
+    parser.add_argument('--src', required=True, type=existing_file, help='official checkpoint (.pth or .pth.tar)')
+    parser.add_argument('--config', required=True, type=existing_file,
                         help='YAML config whose model receives the weights (e.g. configs/official/*.yml); '
                              'its `pretrained` entries are ignored (the model only gives names and shapes)')
     parser.add_argument('--out', required=True, help='output .pdparams file')

@@ -8,15 +8,16 @@ import os
 import sys
 
 from paddleseg_fastfcn.datasets.synthetic import CLASS_NAMES, write_dataset
+from paddleseg_fastfcn.utils.cli import int_range, non_negative_int, positive_int
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', required=True, help='output directory (the dataset_root of MiniADE20K)')
-    parser.add_argument('--num_train', type=int, default=160, help='training images')
-    parser.add_argument('--num_val', type=int, default=40, help='validation images')
-    parser.add_argument('--size', type=int, default=64, help='image side in pixels')
-    parser.add_argument('--seed', type=int, default=0, help='same seed -> identical files')
+    parser.add_argument('--num_train', type=positive_int, default=160, help='training images')
+    parser.add_argument('--num_val', type=positive_int, default=40, help='validation images')
+    parser.add_argument('--size', type=int_range(32), default=64, help='image side in pixels')
+    parser.add_argument('--seed', type=non_negative_int, default=0, help='same seed -> identical files')
     return parser.parse_args(argv)
 
 

@@ -20,7 +20,12 @@ import pickle
 import zipfile
 
 import numpy as np
-import torch
+
+try:
+    import torch
+except ImportError:
+    raise SystemExit('tools/make_torch_fixtures.py writes the fixtures WITH torch (pip install torch in a separate '
+                     'environment); the project itself reads them without torch') from None
 
 
 def views_state_dict():

@@ -21,6 +21,7 @@ import json
 import paddle
 
 from paddleseg_fastfcn.core.builder import build_model, load_config
+from paddleseg_fastfcn.utils.cli import existing_file, positive_int
 from paddleseg_fastfcn.utils.model_cost import MacCounter, count_parameters
 
 
@@ -92,8 +93,8 @@ def format_summary(summary, config):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--config', required=True, help='YAML config (PaddleSeg schema)')
-    parser.add_argument('--input_size', '--size', dest='input_size', nargs=2, type=int,
+    parser.add_argument('--config', required=True, type=existing_file, help='YAML config (PaddleSeg schema)')
+    parser.add_argument('--input_size', '--size', dest='input_size', nargs=2, type=positive_int,
                         default=[512, 512], metavar=('H', 'W'), help='input height and width')
     parser.add_argument('--opts', nargs='+', default=None, help='config overrides key=value')
     parser.add_argument('--json', default=None, help='also write the summary as JSON here')

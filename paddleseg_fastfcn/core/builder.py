@@ -15,21 +15,27 @@ a PaddleSeg ``.tar.gz``, a PyTorch ``.pth``), optionally checked against
 ``model.backbone.pretrained_sha256``; ``scratch`` starts from random weights on
 purpose. Unset (PaddleSeg's ``null``) also starts from random weights; both log a
 WARNING. A local path that does not exist stops the build with an error saying
-where to get the weights.
+where to get the weights. ``model.pretrained`` (a warm start of the whole model) is
+optional; ``scratch`` there marks a model without a backbone (Fast-SCNN) as trained
+from random weights on purpose, which the log says.
 """
+import copy
 import os
-import re
 
 import yaml
 from paddleseg.cvlibs import Config, SegBuilder
-from paddleseg.cvlibs.config import parse_from_yaml
+from paddleseg.cvlibs.config import parse_from_yaml, update_config_dict
+from paddleseg.utils import logger
 from paddleseg.utils.utils import CachedProperty
 
 import paddleseg_fastfcn  # noqa: F401  (registers components)
-from paddleseg_fastfcn.utils.weights import load_backbone_weights, load_weights
+from paddleseg_fastfcn.utils.weights import SCRATCH, is_scratch, load_backbone_weights, load_weights
 
 # Config keys of weight files, taken out before PaddleSeg builds the components.
 WEIGHT_KEYS = ('pretrained', 'pretrained_sha256')
+
+from . import config_schema
+from .config_components import component_violations
 
 # PaddleSeg 2.8's top-level schema plus this project's additions.
 KNOWN_TOP_LEVEL_KEYS = frozenset({
@@ -49,8 +55,6 @@ UNSUPPORTED_TOP_LEVEL_KEYS = {
                           'model to a static graph); remove the key',
     'distill_loss': 'this trainer has no knowledge-distillation mode; remove the key',
 }
-# Sections whose sub-keys this project reads in full (core/export.py: deploy_transforms).
-SECTION_KEYS = {'export': frozenset({'transforms'})}
 
 
 class ConfigError(ValueError):
@@ -74,53 +78,124 @@ def _base_chain(path):
             raise ConfigError('{}: a config must be a YAML mapping'.format(p))
         bases = dic.get('_base_', [])
         bases = [bases] if isinstance(bases, str) else bases
-        todo.extend((os.path.join(os.path.dirname(p), b), p) for b in bases)
+        # Depth first, in the order PaddleSeg merges: a file wins over its bases, an
+        # earlier base (with its own bases) over a later one.
+        todo[0:0] = [(os.path.normpath(os.path.join(os.path.dirname(p), b)), p) for b in bases]
     return chain
 
 
+def _mark_in(node, path):
+    """(depth reached, its yaml mark, whether a list was passed) for ``path`` in ``node``."""
+    depth, mark, through_list = 0, node.start_mark, False
+    for part in path:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            entry = next(((k, v) for k, v in node.value if k.value == part), None)
+            if entry is None:
+                break
+            mark, node = entry[0].start_mark, entry[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            through_list = True
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+            mark = node.start_mark
+        else:
+            break
+        depth += 1
+    return depth, mark, through_list
+
+
 def locate_key(path, key):
-    """``file:line`` where top-level ``key`` is written in ``path`` or its bases."""
-    pattern = re.compile(r'^{}\s*:'.format(re.escape(key)))
+    """``file:line`` where ``key`` is written in ``path`` or its ``_base_`` files.
+
+    Args:
+        path (str): the config file.
+        key (str | Sequence): a top-level key, or the keys and list indices down to a
+            nested value, e.g. ``('train_dataset', 'transforms', 2, 'crop_size')``.
+
+    Returns:
+        str: ``file:line`` of the file whose value PaddleSeg uses (a file before its
+        bases; a list is replaced whole, so the file that writes the list owns its
+        items), or of the nearest enclosing key written; ``path`` if none is.
+    """
+    keys = (key,) if isinstance(key, str) else tuple(key)
+    best = None
     for p in _base_chain(path):
         with open(p, 'r', encoding='utf-8') as f:
-            for lineno, line in enumerate(f, 1):
-                if pattern.match(line):
-                    return '{}:{}'.format(p, lineno)
-    return path
-
-
-def _check_sections(path, dic):
-    """Sub-keys of ``SECTION_KEYS`` sections must be known (``export: {transform: ...}`` is a typo)."""
-    for section, allowed in SECTION_KEYS.items():
-        value = dic.get(section)
-        if value is None:
+            root = yaml.compose(f)
+        if root is None:
             continue
-        if not isinstance(value, dict):
-            raise ConfigError('`{}` (at {}) must be a mapping, got {!r}'.format(
-                section, locate_key(path, section), value))
-        unknown = sorted(set(value) - allowed)
-        if unknown:
-            raise ConfigError('unknown key(s) {} in `{}` (at {}); known keys are {}'.format(
-                ', '.join(unknown), section, locate_key(path, section), ', '.join(sorted(allowed))))
-        if 'transforms' in value and not isinstance(value['transforms'], list):
-            raise ConfigError('`{}.transforms` (at {}) must be a list of transforms'.format(
-                section, locate_key(path, section)))
+        depth, mark, through_list = _mark_in(root, keys)
+        found = '{}:{}'.format(p, mark.line + 1)
+        if depth == len(keys) or (through_list and depth > 0):
+            return found
+        if depth > 0 and (best is None or depth > best[0]):
+            best = (depth, found)
+    return best[1] if best else path
 
 
-def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None):
+_MISSING = object()
+
+
+def _value_at(dic, path):
+    for part in path:
+        try:
+            dic = dic[part]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
+    return dic
+
+
+def _where(path, file_dic, dic, keys):
+    """file:line of ``keys``, or 'the command line' when an override set the value."""
+    in_file, used = _value_at(file_dic, keys), _value_at(dic, keys)
+    # A mapping (a violation about a missing key) is where the file writes it, even when
+    # an override changed one of its other keys.
+    if in_file is _MISSING or (in_file != used and not isinstance(in_file, dict)):
+        return 'the command line (overriding {})'.format(path)
+    return locate_key(path, keys)
+
+
+def _check_values(path, file_dic, dic, violations):
+    if not violations:
+        return
+    lines = ['{}: {}: found {!r}, expected {}'.format(
+        _where(path, file_dic, dic, v.path), v.key or '(top level)', v.value, v.expected)
+        for v in violations]
+    raise ConfigError('invalid config value{}:\n  {}'.format(
+        's' if len(lines) > 1 else '', '\n  '.join(lines)))
+
+
+def _check_dataset_roots(path, dic, datasets):
+    for key in datasets:
+        if not isinstance(dic.get(key), dict):
+            raise ConfigError('{}: `{}` is needed here but the config has none'.format(path, key))
+        root = dic[key].get('dataset_root')
+        if isinstance(root, str) and not os.path.isdir(root):
+            raise ConfigError('{}: {}.dataset_root: folder {!r} does not exist (relative paths are '
+                              'from the working directory {})'.format(
+                                  locate_key(path, (key, 'dataset_root')), key, root, os.getcwd()))
+
+
+def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None, datasets=()):
     """Parse and check a PaddleSeg-schema YAML config.
 
     Args:
         path (str): the YAML file.
         learning_rate, batch_size, iters: command-line overrides (None keeps the file's).
         opts (list[str]): ``key.sub=value`` overrides, as PaddleSeg's ``--opts``.
+        datasets (Sequence[str]): the dataset keys the caller will read (``train_dataset``,
+            ``val_dataset``): their ``dataset_root`` must be a folder.
 
     Returns:
         paddleseg.cvlibs.Config
 
     Raises:
-        ConfigError: missing file, YAML syntax error, an unknown top-level key,
-            or a PaddleSeg key this project does not implement.
+        ConfigError: missing file, YAML syntax error, an unknown top-level key, a
+            PaddleSeg key this project does not implement, a value outside
+            ``config_schema.SCHEMA``, or a component ``type`` / keyword argument its
+            class does not have (``config_components``); each named by file:line,
+            key, value and expectation.
     """
     if not os.path.isfile(path):
         raise ConfigError('config file not found: {}'.format(path))
@@ -147,10 +222,19 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
         where = ', '.join('{} (at {})'.format(k, locate_key(path, k)) for k in unknown)
         raise ConfigError('unknown top-level config key(s): {}; known keys are {}'.format(
             where, ', '.join(sorted(KNOWN_TOP_LEVEL_KEYS))))
-    _check_sections(path, parse_from_yaml(path))
+    file_dic = parse_from_yaml(path)
     try:
-        return Config(path, learning_rate=learning_rate, batch_size=batch_size,
-                      iters=iters, opts=opts)
+        dic = update_config_dict(copy.deepcopy(file_dic), learning_rate=learning_rate,
+                                 batch_size=batch_size, iters=iters, opts=opts)
+    except (AssertionError, KeyError, TypeError) as e:
+        raise ConfigError('{}: cannot apply the command-line overrides: {}'.format(path, e)) from e
+    _check_values(path, file_dic, dic, config_schema.violations(dic) + component_violations(dic))
+    _check_dataset_roots(path, dic, datasets)
+    try:
+        cfg = Config(path, learning_rate=learning_rate, batch_size=batch_size,
+                     iters=iters, opts=opts)
+        cfg.source_path = path  # for the checks that need the built model (build_model)
+        return cfg
     except (AssertionError, RuntimeError, ValueError) as e:
         raise ConfigError('{}: {}'.format(path, e)) from e
 
@@ -171,8 +255,8 @@ class WeightLoadingSegBuilder(SegBuilder):
             file (val / predict / export load a trained model over it anyway).
 
     Attributes:
-        random_init_warning (str | None): after ``model``: the WARNING line when
-            the backbone starts from random weights.
+        random_init_warning (str | None): after ``model``: the line saying that the
+            model starts from random weights (a WARNING for a backbone), for the run's log.
     """
 
     def __init__(self, cfg, load_pretrained=True):
@@ -199,7 +283,14 @@ class WeightLoadingSegBuilder(SegBuilder):
         if has_backbone:
             self.random_init_warning = load_backbone_weights(
                 model.backbone, backbone_weights['pretrained'], backbone_weights['pretrained_sha256'])
-        if model_weights['pretrained']:
+        if is_scratch(model_weights['pretrained']):
+            # A model without a backbone (Fast-SCNN, which its authors train from random
+            # weights too): say so, without the backbone warning's accuracy claim.
+            if not has_backbone:
+                self.random_init_warning = ('{} starts from random weights on purpose (model.pretrained is '
+                                            '{})'.format(type(model).__name__, SCRATCH))
+                logger.info(self.random_init_warning)
+        elif model_weights['pretrained']:
             load_weights(model, model_weights['pretrained'], strict=False,
                          sha256=model_weights['pretrained_sha256'])
         return model
@@ -208,9 +299,28 @@ class WeightLoadingSegBuilder(SegBuilder):
 def build_model(cfg, load_pretrained=True):
     """Build ``cfg``'s model through PaddleSeg's registries (see :class:`WeightLoadingSegBuilder`)."""
     try:
-        return WeightLoadingSegBuilder(cfg, load_pretrained).model
+        model = WeightLoadingSegBuilder(cfg, load_pretrained).model
     except (RuntimeError, KeyError, AssertionError) as e:
         raise ConfigError('cannot build `model` from the config: {}'.format(e)) from e
+    return model
+
+
+def check_loss_terms(cfg, model):
+    """Training only: ``loss`` must give one term per training output of ``model``.
+
+    Models that name their training outputs (``train_output_names``, e.g.
+    FastFCNSegmentor: seg, aux, se) are checked; others pass.
+
+    Raises:
+        ConfigError: naming file:line (or the command line), the key, what was found
+            and how many terms the model needs.
+    """
+    outputs = getattr(model, 'train_output_names', None)
+    bad = outputs and config_schema.loss_count_violation(cfg.dic, outputs)
+    if bad:
+        path = getattr(cfg, 'source_path', None)
+        where = _where(path, parse_from_yaml(path), cfg.dic, bad.path) if path else 'config'
+        raise ConfigError('{}: {}: found {!r}, expected {}'.format(where, bad.key, bad.value, bad.expected))
 
 
 def builder(cfg, load_pretrained=True):

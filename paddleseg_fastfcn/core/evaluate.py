@@ -39,8 +39,9 @@ def evaluate(model, dataset, num_workers=0, options=InferenceOptions(), print_de
     """mIoU, pixAcc, Kappa, Dice and per-class IoU / precision over ``dataset``.
 
     Args:
-        model (paddle.nn.Layer): returns ``[logits [N, C, H, W], ...]``; put in eval
-            mode for the run and restored to its previous mode afterwards.
+        model (paddle.nn.Layer | callable): returns ``[logits [N, C, H, W], ...]``; put
+            in eval mode for the run and restored to its previous mode afterwards. Or a
+            logits function (``core.inference.as_logits_fn``), e.g. an exported model.
         dataset (paddle.io.Dataset): a PaddleSeg-style dataset in 'val' mode (samples
             with ``img`` [3, H, W], ``label`` [1, h0, w0] at the original size,
             ``trans_info``) with ``num_classes`` and ``ignore_index``.
@@ -64,8 +65,9 @@ def evaluate(model, dataset, num_workers=0, options=InferenceOptions(), print_de
     bar = progbar.Progbar(target=len(indices), verbose=1) if print_detail else None
     if print_detail:
         logger.info('Start evaluating (total samples: {})...'.format(len(dataset)))
-    was_training = model.training
-    model.eval()
+    was_training = isinstance(model, paddle.nn.Layer) and model.training
+    if isinstance(model, paddle.nn.Layer):
+        model.eval()
     try:
         for step, sample in enumerate(loader):
             im = paddle.to_tensor(np.asarray(sample['img'], np.float32)[np.newaxis])
@@ -157,7 +159,7 @@ def evaluate_checkpoint(config, model_path, save_dir=None, num_workers=0, opts=N
     """
     if not os.path.isfile(model_path):
         raise FileNotFoundError('--model_path not found: {}'.format(model_path))
-    cfg = load_config(config, opts=opts)
+    cfg = load_config(config, opts=opts, datasets=('val_dataset',))
     # Under paddle.distributed.launch each rank evaluates its share of the images.
     _, rank = init_distributed()
     options = InferenceOptions.from_config(cfg.test_config, overrides)

@@ -102,7 +102,8 @@ def export_model(config, model_path, save_dir, input_shape=None, output_op='argm
         raise ValueError('--input_shape needs 4 numbers N C H W, got {}'.format(input_shape))
     cfg = load_config(config)
     if model is None:
-        model = build_model(cfg)
+        # The trained weights replace the ImageNet ones: those need not exist here.
+        model = build_model(cfg, load_pretrained=model_path is None)
         if model_path is not None:
             load_weights(model, model_path)
     model.eval()

@@ -1,5 +1,9 @@
 """Whole-image, sliding-window, multi-scale and flipped inference (shared by evaluate and predict).
 
+The one implementation of the protocol, for any "logits function": a dygraph
+model or any callable ``Tensor [1, C_in, h, w] -> Tensor [1, C, h, w]`` (the
+exported model evaluated through ``deploy``, which wraps its predictor so).
+
 Follows the official FastFCN evaluation: the image is resized to each scale,
 optionally flipped, run whole or by sliding windows whose logits are averaged
 where windows overlap, and the logits of all scales and flips are summed at the
@@ -9,6 +13,7 @@ input size. PaddleSeg 2.8's ``core.infer`` does the same but resizes with
 (whose exported graphs must avoid oneDNN's bilinear kernel).
 """
 import collections.abc
+import functools
 import os
 
 import numpy as np
@@ -41,11 +46,26 @@ def forward_logits(model, im):
     return outputs[0]
 
 
+def as_logits_fn(model):
+    """``model`` as a logits function ``Tensor [1, C_in, h, w] -> Tensor [1, C, h, w]``.
+
+    Args:
+        model (paddle.nn.Layer | callable): a segmentation model (its main logits are
+            taken, see ``forward_logits``) or already a logits function.
+    """
+    if isinstance(model, paddle.nn.Layer):
+        return functools.partial(forward_logits, model)
+    if not callable(model):
+        raise TypeError('expected a paddle.nn.Layer or a logits function, got {}'.format(type(model)))
+    return model
+
+
 def slide_inference(model, im, crop_size, stride):
     """Logits of ``im`` from overlapping windows, averaged where they overlap.
 
     Args:
-        model (paddle.nn.Layer): segmentation model in eval mode.
+        model (paddle.nn.Layer | callable): segmentation model in eval mode, or a
+            logits function (see ``as_logits_fn``).
         im (Tensor): [1, C_in, H, W].
         crop_size (tuple): window ``(w, h)``; windows are clipped to the image.
         stride (tuple): step ``(w, h)``, positive and at most ``crop_size``
@@ -57,6 +77,7 @@ def slide_inference(model, im, crop_size, stride):
     h_im, w_im = im.shape[-2:]
     w_crop, h_crop = crop_size
     w_stride, h_stride = stride
+    logits_fn = as_logits_fn(model)
     rows = 1 if h_im <= h_crop else int(np.ceil((h_im - h_crop) / h_stride)) + 1
     cols = 1 if w_im <= w_crop else int(np.ceil((w_im - w_crop) / w_stride)) + 1
     total, count = None, np.zeros([1, 1, h_im, w_im], np.float32)
@@ -65,7 +86,7 @@ def slide_inference(model, im, crop_size, stride):
             # The last window of a row / column is shifted back to end at the border.
             h2, w2 = min(r * h_stride + h_crop, h_im), min(c * w_stride + w_crop, w_im)
             h1, w1 = max(h2 - h_crop, 0), max(w2 - w_crop, 0)
-            logit = forward_logits(model, im[:, :, h1:h2, w1:w2]).numpy()
+            logit = logits_fn(im[:, :, h1:h2, w1:w2]).numpy()
             if total is None:
                 total = np.zeros([1, logit.shape[1], h_im, w_im], np.float32)
             total[:, :, h1:h2, w1:w2] += logit
@@ -75,17 +96,18 @@ def slide_inference(model, im, crop_size, stride):
 
 def infer_logits(model, im, options):
     """Single-scale logits of ``im`` [1, C_in, H, W], whole image or by sliding windows
-    (``options.is_slide``, ``crop_size``, ``stride``)."""
+    (``options.is_slide``, ``crop_size``, ``stride``); ``model``: see ``as_logits_fn``."""
     if options.is_slide:
         return slide_inference(model, im, options.crop_size, options.stride)
-    return forward_logits(model, im)
+    return as_logits_fn(model)(im)
 
 
 def aug_infer_logits(model, im, options):
     """Logits summed over ``options.scales`` and (``flip_horizontal``) mirrored passes.
 
     Args:
-        model (paddle.nn.Layer): segmentation model in eval mode.
+        model (paddle.nn.Layer | callable): segmentation model in eval mode, or a
+            logits function (see ``as_logits_fn``).
         im (Tensor): [1, C_in, H, W].
         options (InferenceOptions): scales (official ADE20K MS: 0.5 .. 1.75), flip
             (the mirrored image's logits are mirrored back) and whole / sliding window.
@@ -94,13 +116,14 @@ def aug_infer_logits(model, im, options):
         Tensor: [1, C, H, W] at ``im``'s size, the sum over all scale / flip passes.
     """
     h, w = im.shape[-2:]
+    logits_fn = as_logits_fn(model)
     total = None
     for scale in options.scales:
         size = [int(h * scale + 0.5), int(w * scale + 0.5)]
         im_scaled = im if size == [h, w] else resize_align_corners(im, size)
         for flip in ([False, True] if options.flip_horizontal else [False]):
             x = paddle.flip(im_scaled, axis=[3]) if flip else im_scaled
-            logit = infer_logits(model, x, options)
+            logit = infer_logits(logits_fn, x, options)
             if flip:
                 logit = paddle.flip(logit, axis=[3])
             if list(logit.shape[-2:]) != [h, w]:
@@ -113,7 +136,8 @@ def predict_logits(model, im, trans_info=None, options=InferenceOptions()):
     """Logits at the original image size, the one entry point of evaluate and predict.
 
     Args:
-        model (paddle.nn.Layer): segmentation model in eval mode.
+        model (paddle.nn.Layer | callable): segmentation model in eval mode, or a
+            logits function (see ``as_logits_fn``).
         im (Tensor): [1, C_in, H, W] transformed image.
         trans_info (list | None): the sample's transform records (see ``utils.trans_info``).
         options (InferenceOptions): whole / sliding window, multi-scale and flip

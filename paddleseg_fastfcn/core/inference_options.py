@@ -8,6 +8,8 @@ predict.py (PaddleSeg's flags); everything below receives the built value.
 import collections.abc
 import dataclasses
 
+from paddleseg_fastfcn.utils.cli import positive_float, positive_int
+
 # Option field -> its key in the config's test_config (PaddleSeg 2.8's names).
 CONFIG_KEYS = {'aug': 'aug_eval', 'scales': 'scales', 'flip_horizontal': 'flip_horizontal',
                'is_slide': 'is_slide', 'crop_size': 'crop_size', 'stride': 'stride'}
@@ -129,15 +131,15 @@ def add_inference_args(parser, aug_flag):
     """
     parser.add_argument(aug_flag, dest='aug', action='store_true', default=None,
                         help='multi-scale (--scales) and flip (--flip_horizontal) inference')
-    parser.add_argument('--scales', nargs='+', type=float, default=None,
+    parser.add_argument('--scales', nargs='+', type=positive_float, default=None,
                         help='image scales for the augmented inference, e.g. 0.5 0.75 1.0 1.25 1.5 1.75')
     parser.add_argument('--flip_horizontal', action='store_true', default=None,
                         help='add horizontally flipped passes to the augmented inference')
     parser.add_argument('--is_slide', action='store_true', default=None,
                         help='sliding-window inference (--crop_size, --stride)')
-    parser.add_argument('--crop_size', nargs=2, type=int, default=None, metavar=('W', 'H'),
+    parser.add_argument('--crop_size', nargs=2, type=positive_int, default=None, metavar=('W', 'H'),
                         help='sliding window size')
-    parser.add_argument('--stride', nargs=2, type=int, default=None, metavar=('W', 'H'),
+    parser.add_argument('--stride', nargs=2, type=positive_int, default=None, metavar=('W', 'H'),
                         help='sliding window step')
     parser.add_argument('--device', choices=['cpu', 'gpu'], default='cpu',
                         help='where to run (PaddleSeg option; TIPC passes it)')

@@ -15,7 +15,7 @@ import numpy as np
 import paddle
 
 from paddleseg_fastfcn.core import checkpoint as ckpt
-from paddleseg_fastfcn.core.builder import builder, load_config
+from paddleseg_fastfcn.core.builder import builder, check_loss_terms, load_config
 from paddleseg_fastfcn.core.data_loader import build_loader
 from paddleseg_fastfcn.core.distributed import (all_finite, init_distributed,
                                                 maybe_sync_batchnorm, mean_over_ranks,
@@ -56,7 +56,8 @@ def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=
     if resume_model and resume_model != AUTO_RESUME:
         ckpt.check_checkpoint_dir(resume_model)  # fail before the slow builds
     cfg = load_config(config, learning_rate=learning_rate, batch_size=batch_size,
-                      iters=iters, opts=opts)
+                      iters=iters, opts=opts,
+                      datasets=('train_dataset', 'val_dataset') if do_eval else ('train_dataset',))
     world_size, rank = init_distributed()
     log = TrainLogger(save_dir, enabled=rank == 0, use_vdl=use_vdl)
     settings = TrainSettings(
@@ -118,6 +119,7 @@ def _build(cfg, seed, settings, log):
     model = seg.model
     if seg.random_init_warning:
         log.info(seg.random_init_warning)
+    check_loss_terms(cfg, model)
     # SyncBN is on by default for multi-GPU runs (the official recipe).
     model = maybe_sync_batchnorm(model, cfg.dic.get('sync_bn', True), settings.device,
                                  settings.world_size, log)

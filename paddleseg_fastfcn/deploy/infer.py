@@ -6,11 +6,18 @@ unchanged), plus ``--backend paddle|onnxruntime``.
 import argparse
 import os
 
+import numpy as np
+import paddle
+
+from paddleseg_fastfcn.core.inference import infer_logits
+from paddleseg_fastfcn.core.inference_options import InferenceOptions
+from paddleseg_fastfcn.deploy.exported_logits import ExportedLogits, require_scores
 from paddleseg_fastfcn.deploy.images import group_by_size, preprocess
 from paddleseg_fastfcn.deploy.paddle_predictor import default_trt_shapes
-from paddleseg_fastfcn.deploy.postprocess import save_pseudo_color, to_label_map
+from paddleseg_fastfcn.deploy.postprocess import (original_size_scores, save_pseudo_color, save_scores,
+                                                   to_label_map)
 from paddleseg_fastfcn.deploy.stage_timer import StageTimer, auto_log_report
-from paddleseg_fastfcn.utils.cli import str2bool
+from paddleseg_fastfcn.utils.cli import existing_file, existing_path, positive_int, str2bool
 from paddleseg_fastfcn.utils.cpu_tuning import reuse_freed_memory
 from paddleseg_fastfcn.utils.deploy_yaml import DeployConfig
 from paddleseg_fastfcn.utils.device import INFERENCE_PRECISIONS
@@ -18,33 +25,46 @@ from paddleseg_fastfcn.utils.image_io import collect_images
 from paddleseg_fastfcn.utils.trans_info import resize_nearest, reverse_transform
 
 
-def parse_args(argv=None):
-    p = argparse.ArgumentParser(description='Segment images with an exported paddleseg-fastfcn model.')
-    p.add_argument('--config', required=True, help='deploy.yaml written by export.py')
-    p.add_argument('--image_path', required=True, help='an image, a folder, or a list file (.txt / .list) of images')
-    p.add_argument('--batch_size', type=int, default=1)
-    p.add_argument('--save_dir', default='./output')
-    p.add_argument('--device', choices=['cpu', 'gpu'], default='cpu')
+def add_predictor_args(p):
+    """The backend / runtime flags of ``build_predictor`` (infer.py and eval.py; not ``--device``)."""
     p.add_argument('--backend', choices=['paddle', 'onnxruntime'], default='paddle')
-    p.add_argument('--onnx_file', default=None,
+    p.add_argument('--onnx_file', default=None, type=existing_file,
                    help='ONNX model for --backend onnxruntime (default: Deploy.onnx_model of --config)')
     p.add_argument('--use_trt', type=str2bool, default=False)
     p.add_argument('--precision', choices=INFERENCE_PRECISIONS, default='fp32')
-    p.add_argument('--min_subgraph_size', type=int, default=3, help='TensorRT: smallest op group')
+    p.add_argument('--min_subgraph_size', type=positive_int, default=3, help='TensorRT: smallest op group')
     p.add_argument('--enable_auto_tune', type=str2bool, default=False,
                    help='TensorRT: take the dynamic shape range from the input images')
-    p.add_argument('--cpu_threads', type=int, default=os.cpu_count() or 1)
+    p.add_argument('--cpu_threads', type=positive_int, default=os.cpu_count() or 1)
     p.add_argument('--enable_mkldnn', type=str2bool, default=False, help='oneDNN kernels on CPU')
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='Segment images with an exported paddleseg-fastfcn model.')
+    p.add_argument('--config', required=True, type=existing_file, help='deploy.yaml written by export.py')
+    p.add_argument('--image_path', required=True, type=existing_path,
+                   help='an image, a folder, or a list file (.txt / .list) of images')
+    p.add_argument('--batch_size', type=positive_int, default=1)
+    p.add_argument('--save_dir', default='./output')
+    p.add_argument('--device', choices=['cpu', 'gpu'], default='cpu')
+    add_predictor_args(p)
     p.add_argument('--benchmark', type=str2bool, default=False)
     p.add_argument('--model_name', default='fastfcn', help='name in the benchmark report')
     p.add_argument('--with_argmax', type=str2bool, default=False,
                    help='accepted for PaddleSeg compatibility: float outputs are always argmax-ed to save masks')
     p.add_argument('--print_detail', type=str2bool, default=True)
     p.add_argument('--save_log_path', default=None, help='accepted for TIPC compatibility')
-    args = p.parse_args(argv)
-    if args.batch_size < 1:
-        p.error('--batch_size must be >= 1')
-    return args
+    p.add_argument('--save_npy', choices=['logits', 'probs'], default=None,
+                   help='also save per-pixel logits or class probabilities [C, H, W] at the original '
+                        'image size as <name>.npy (needs an --output_op none / softmax export)')
+    p.add_argument('--npy_float16', action='store_true', help='save the .npy scores as float16')
+    p.add_argument('--is_slide', action='store_true',
+                   help='sliding-window inference (--crop_size, --stride), as val.py / predict.py')
+    p.add_argument('--crop_size', nargs=2, type=positive_int, default=None, metavar=('W', 'H'),
+                   help='sliding window size')
+    p.add_argument('--stride', nargs=2, type=positive_int, default=None, metavar=('W', 'H'),
+                   help='sliding window step')
+    return p.parse_args(argv)
 
 
 def build_predictor(args, deploy_cfg, trt_shapes=None):
@@ -70,11 +90,51 @@ def tuned_trt_shapes(images, transforms, batch_size):
     return ([1, 3, min(hs), min(ws)], [batch_size, 3, mid[0], mid[1]], [batch_size, 3, max(hs), max(ws)])
 
 
+def score_options(args, deploy_cfg):
+    """The sliding-window options of ``args``; refuses what the export cannot give.
+
+    Raises:
+        ArgmaxExportError: ``--is_slide`` / ``--save_npy`` on an argmax export.
+        ValueError: ``--save_npy logits`` on a softmax export, bad window sizes.
+    """
+    options = InferenceOptions(is_slide=args.is_slide, crop_size=args.crop_size, stride=args.stride)
+    if args.is_slide:
+        require_scores(deploy_cfg, '--is_slide')
+    if args.save_npy:
+        require_scores(deploy_cfg, '--save_npy')
+    if args.save_npy == 'logits' and deploy_cfg.output_op == 'softmax':
+        raise ValueError('--save_npy logits: {} exports probabilities (`output_op: softmax`); use '
+                         '--save_npy probs or re-export with --output_op none'.format(deploy_cfg.path))
+    return options
+
+
+def run_images(predictor, logits_fn, images, options):
+    """Model outputs of preprocessed ``images`` (``[3, H, W]`` each), one per image.
+
+    Whole images of one size run as one batch; sliding windows (``options.is_slide``)
+    run image by image through ``core.inference``, the code of dygraph's windows.
+    """
+    if options.is_slide:
+        return [infer_logits(logits_fn, paddle.to_tensor(img[np.newaxis]), options).numpy()[0]
+                for img in images]
+    outputs = [None] * len(images)
+    for indices, batch in group_by_size(list(enumerate(images))):
+        result = predictor.run(batch)
+        for j, i in enumerate(indices):
+            outputs[i] = result[j]
+    return outputs
+
+
 def run(args):
-    """Segment every image of ``args.image_path``; returns the written mask files."""
+    """Segment every image of ``args.image_path``; returns the written mask files.
+
+    With ``--save_npy`` the scores are brought to the original size first and the
+    mask is their argmax, so mask and ``.npy`` agree pixel for pixel.
+    """
     deploy_cfg = DeployConfig(args.config)
     if args.onnx_file:
         deploy_cfg.onnx_file = args.onnx_file
+    options = score_options(args, deploy_cfg)
     images = collect_images(args.image_path)
     trt_shapes = None
     if args.use_trt:
@@ -86,6 +146,7 @@ def run(args):
         # ONNX Runtime has its own arena and is unaffected).
         reuse_freed_memory()
     predictor = build_predictor(args, deploy_cfg, trt_shapes)
+    logits_fn = ExportedLogits(predictor, deploy_cfg.output_op) if options.is_slide else None
     image_root = args.image_path if os.path.isdir(args.image_path) else None
     timer = StageTimer()
     written = []
@@ -95,15 +156,18 @@ def run(args):
         origins = images.origins[start:start + args.batch_size]
         with timer.stage('preprocess'):
             prepared = [preprocess(p, deploy_cfg.transforms, o) for p, o in zip(paths, origins)]
-        outputs = [None] * len(paths)
         with timer.stage('inference'):
-            for indices, batch in group_by_size([(i, img) for i, (img, _, _) in enumerate(prepared)]):
-                result = predictor.run(batch)
-                for j, i in enumerate(indices):
-                    outputs[i] = result[j]
+            outputs = run_images(predictor, logits_fn, [img for img, _, _ in prepared], options)
         with timer.stage('postprocess'):
             for path, output, (_, trans_info, _) in zip(paths, outputs, prepared):
-                label = reverse_transform(to_label_map(output, deploy_cfg.output_op), trans_info, resize_nearest)
+                if args.save_npy:
+                    scores = original_size_scores(output, trans_info, args.save_npy == 'probs',
+                                                  deploy_cfg.output_op)
+                    save_scores(scores, path, image_root, args.save_dir, args.npy_float16)
+                    label = np.argmax(scores, axis=0)
+                else:
+                    label = reverse_transform(to_label_map(output, deploy_cfg.output_op), trans_info,
+                                              resize_nearest)
                 written.append(save_pseudo_color(label, path, image_root, args.save_dir))
         timer.images += len(paths)
         if args.print_detail:
@@ -115,7 +179,8 @@ def run(args):
                     'precision': args.precision, 'use_trt': args.use_trt}
         print(timer.format(args.model_name, settings))
         auto_log_report(timer, args.model_name, settings)
-    print('saved {} masks to {}'.format(len(written), args.save_dir))
+    print('saved {} masks{} to {}'.format(len(written), ' and .npy {}'.format(args.save_npy) if args.save_npy
+                                         else '', args.save_dir))
     return written
 
 

@@ -2,7 +2,12 @@
 import os
 
 import numpy as np
+import paddle
+import paddle.nn.functional as F
 from paddleseg.utils.visualize import get_pseudo_color_map
+
+from paddleseg_fastfcn.models.layers.resize import resize_align_corners
+from paddleseg_fastfcn.utils.trans_info import reverse_transform
 
 
 def to_label_map(output, output_op):
@@ -18,16 +23,55 @@ def to_label_map(output, output_op):
     return np.argmax(output, axis=0).astype('int64')
 
 
+def original_size_scores(output, trans_info, probabilities, output_op):
+    """One image's scores at the model's input size -> ``[C, h0, w0]`` at the original size.
+
+    Resizes are undone as ``core.inference.predict_logits`` undoes them (the one
+    ``reverse_transform``, bilinear align-corners on scores), so these are dygraph's.
+
+    Args:
+        output (np.ndarray): ``[C, H, W]`` logits (``none`` export) or probabilities
+            (``softmax`` export).
+        trans_info (list): the image's transform records.
+        probabilities (bool): return probabilities (softmax over C of logits).
+        output_op (str): ``none`` | ``softmax``.
+    """
+    x = reverse_transform(paddle.to_tensor(output[np.newaxis]), trans_info, resize_align_corners)
+    if probabilities and output_op == 'none':
+        x = F.softmax(x, axis=1)
+    return x.numpy()[0]
+
+
+def output_path(image_path, image_root, save_dir, ext):
+    """``save_dir/<image_path relative to image_root, extension ext>``; its folder is created."""
+    rel = os.path.relpath(image_path, image_root) if image_root else os.path.basename(image_path)
+    if rel.startswith('..'):
+        rel = os.path.basename(image_path)
+    out = os.path.join(save_dir, os.path.splitext(rel)[0] + ext)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    return out
+
+
 def save_pseudo_color(label, image_path, image_root, save_dir):
     """Save ``label`` as a palette PNG mirroring ``image_path``'s place under ``image_root``.
 
     Returns:
         str: the written file.
     """
-    rel = os.path.relpath(image_path, image_root) if image_root else os.path.basename(image_path)
-    if rel.startswith('..'):
-        rel = os.path.basename(image_path)
-    out = os.path.join(save_dir, os.path.splitext(rel)[0] + '.png')
-    os.makedirs(os.path.dirname(out), exist_ok=True)
+    out = output_path(image_path, image_root, save_dir, '.png')
     get_pseudo_color_map(label.astype('uint8')).save(out)
+    return out
+
+
+def save_scores(scores, image_path, image_root, save_dir, float16=False):
+    """Save per-pixel scores ``[C, H, W]`` (logits or probabilities) as ``.npy`` next to the mask.
+
+    Args:
+        float16 (bool): halve the file; float16 keeps ~3 significant digits.
+
+    Returns:
+        str: the written file.
+    """
+    out = output_path(image_path, image_root, save_dir, '.npy')
+    np.save(out, scores.astype('float16' if float16 else 'float32'))
     return out

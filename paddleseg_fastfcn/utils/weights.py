@@ -148,6 +148,11 @@ WHERE_TO_GET = ('get ImageNet weights as the README\'s pretrained-weights table 
                 'or tools/convert_torch_checkpoint.py for a PyTorch .pth, see docs/official_checkpoints.md)')
 
 
+def is_scratch(pretrained):
+    """``pretrained`` is the value that asks for random weights on purpose (``scratch``)."""
+    return pretrained is not None and str(pretrained).strip().lower() == SCRATCH
+
+
 def random_init_warning(layer_name, key='model.backbone.pretrained', on_purpose=False):
     """The log line of a run whose ``layer_name`` starts from random weights."""
     return ('WARNING: {} starts from random weights ({} is {}): it cannot reach the published '
@@ -174,7 +179,7 @@ def load_backbone_weights(backbone, pretrained, sha256=None, cache_dir=None, key
             says where to get the weights and how to start from scratch on purpose.
         WeightsError, UnsafePickleError, download.DownloadError: see :func:`load_weights`.
     """
-    if pretrained is None or str(pretrained).strip().lower() == SCRATCH:
+    if pretrained is None or is_scratch(pretrained):
         message = random_init_warning(type(backbone).__name__, key, on_purpose=pretrained is not None)
         logger.warning(message)
         return message

@@ -95,13 +95,13 @@ def test_paddleseg_keys_this_trainer_does_not_implement_are_refused(tmp_path, ke
 def test_export_section_accepts_only_transforms(tmp_path):
     ok = write(tmp_path, 'ok.yml', MINIMAL + 'export:\n  transforms:\n    - type: Normalize\n')
     assert load_config(ok).dic['export'] == {'transforms': [{'type': 'Normalize'}]}
-    line = MINIMAL.count('\n') + 1
+    line = MINIMAL.count('\n') + 2
     typo = write(tmp_path, 'typo.yml', MINIMAL + 'export:\n  transform:\n    - type: Normalize\n')
-    with pytest.raises(ConfigError, match=r'unknown key\(s\) transform in `export` \(at {}:{}\)'.format(
+    with pytest.raises(ConfigError, match=r'{}:{}: export.transform: .*expected one of the keys transforms'.format(
             typo, line)):
         load_config(typo)
     not_list = write(tmp_path, 'not_list.yml', MINIMAL + 'export:\n  transforms: Normalize\n')
-    with pytest.raises(ConfigError, match='must be a list'):
+    with pytest.raises(ConfigError, match='export.transforms: found .Normalize., expected a list'):
         load_config(not_list)
 
 

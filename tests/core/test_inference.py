@@ -98,3 +98,21 @@ def test_predict_logits_uses_scales_and_flip_only_with_aug(image):
     np.testing.assert_allclose(predict_logits(model, image, None, on).numpy(),
                                aug_infer_logits(model, image, on).numpy(), rtol=1e-6)
     assert not np.allclose(aug_infer_logits(model, image, on).numpy(), whole, atol=1e-3)
+
+
+def test_a_logits_function_runs_the_same_protocol_as_the_model(image):
+    model = ConvModel(kernel_size=(3, 3))
+    model.eval()
+    calls = []
+
+    def logits_fn(x):  # what deploy's ExportedLogits is: Tensor -> logits Tensor
+        calls.append(list(x.shape))
+        return model(x)[0]
+
+    options = InferenceOptions(aug=True, scales=[0.75, 1.0], flip_horizontal=True, is_slide=True,
+                               crop_size=(16, 10), stride=(9, 7))
+    np.testing.assert_array_equal(predict_logits(logits_fn, image, None, options).numpy(),
+                                  predict_logits(model, image, None, options).numpy())
+    assert max(s[2] for s in calls) == 10 and max(s[3] for s in calls) == 16  # windows, not images
+    with pytest.raises(TypeError, match='logits function'):
+        slide_inference('not a model', image, (16, 10), (9, 7))

@@ -82,7 +82,9 @@ def test_loss_types_must_match_model_outputs(tmp_path):
     text = open(config).read().replace('coef: [1, 0.4, 0.2]', 'coef: [1, 0.4]').replace(
         '    - type: SemanticEncodingLoss\n', '')
     open(config, 'w').write(text)
-    with pytest.raises(ValueError, match='returns 3 outputs .* loss has 2 types'):
+    # Refused before training, naming the file and line of `coef`.
+    with pytest.raises(ValueError, match=r'tiny\.yml:\d+: loss\.coef: found \[1, 0\.4\], expected 3 '
+                                         r'coefficients, one per training output of the model \(seg, aux, se\)'):
         train(config, save_dir=str(tmp_path / 'out'), iters=1, seed=1)
 
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from paddleseg_fastfcn.core.builder import builder, load_config
+from paddleseg_fastfcn.core.builder import ConfigError, builder, load_config
 from paddleseg_fastfcn.datasets import DatasetError, MiniADE20K, validate_dataset
 from paddleseg_fastfcn.datasets.synthetic import write_dataset
 from tests.datasets.helpers import mini_dataset_section, write_config
@@ -99,6 +99,7 @@ def test_ade20k_type_is_wrapped(tmp_path, root):
 
 
 def test_unknown_transform_type_named(tmp_path, root):
-    cfg = file_list_config(tmp_path, root, transforms='[{type: RandomFlipp}, {type: Normalize}]')
-    with pytest.raises(RuntimeError, match=r'RandomFlipp'):
-        builder(cfg).train_dataset
+    # Refused by load_config, before any dataset is built, naming the file and line.
+    with pytest.raises(ConfigError, match=r"filelist\.yml:\d+: train_dataset\.transforms\[0\]\.type: "
+                                          r"found 'RandomFlipp', expected the name of a registered component"):
+        file_list_config(tmp_path, root, transforms='[{type: RandomFlipp}, {type: Normalize}]')

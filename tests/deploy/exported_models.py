@@ -8,6 +8,8 @@ import paddle
 import yaml
 
 from paddleseg_fastfcn.core.builder import build_model, load_config
+from paddleseg_fastfcn.core.export import export_model
+from paddleseg_fastfcn.core.onnx_export import export_onnx
 from paddleseg_fastfcn.models.segmentors import ExportableFastSCNN
 
 NUM_CLASSES = 5
@@ -103,7 +105,34 @@ def make_trained_like_model(work_dir, head, val_transforms=None):
     return config, weights, model
 
 
+def export_trained_like_model(work_dir, head, output_op):
+    """``make_trained_like_model`` exported (with ONNX) to ``work_dir/export``, as export.py does.
+
+    Returns:
+        tuple: ``(config path, eval-mode dygraph model, export dir)``.
+    """
+    config, weights, model = make_trained_like_model(work_dir, head)
+    save_dir = os.path.join(work_dir, 'export')
+    export_model(config, weights, save_dir, output_op=output_op)
+    export_onnx(save_dir)
+    return config, model, save_dir
+
+
 def dygraph_logits(model, batch):
     """Eval logits ``[N, C, H, W]`` of ``batch`` (numpy) as numpy."""
     with paddle.no_grad():
         return model(paddle.to_tensor(batch))[0].numpy()
+
+
+def write_variant_yaml(save_dir, name, **changes):
+    """A copy of ``save_dir``'s deploy.yaml next to the model files with ``Deploy`` keys
+    ``changes`` applied (a None value removes the key); returns its path."""
+    with open(os.path.join(save_dir, 'deploy.yaml'), encoding='utf-8') as f:
+        dic = yaml.safe_load(f)
+    dic['Deploy'].update(changes)
+    for key in [k for k, v in changes.items() if v is None]:
+        del dic['Deploy'][key]
+    path = os.path.join(save_dir, name)
+    with open(path, 'w', encoding='utf-8') as f:
+        yaml.safe_dump(dic, f)
+    return path

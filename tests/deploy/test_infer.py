@@ -9,16 +9,13 @@ import cv2
 import numpy as np
 import paddle
 import pytest
-import yaml
 from PIL import Image
 
-from paddleseg_fastfcn.core.export import export_model
-from paddleseg_fastfcn.core.onnx_export import export_onnx
 from paddleseg_fastfcn.deploy.infer import main
 from paddleseg_fastfcn.deploy.paddle_predictor import DeployArgumentError
 from paddleseg_fastfcn.utils.deploy_yaml import DeployConfigError
 from paddleseg_fastfcn.utils.image_io import ImageReadError
-from tests.deploy.exported_models import dygraph_logits, make_trained_like_model
+from tests.deploy.exported_models import dygraph_logits, export_trained_like_model, write_variant_yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # (relative path, H, W): a same-size pair first, then a mixed-size pair.
@@ -29,10 +26,7 @@ IMAGES = [('a.png', 64, 64), ('b.png', 64, 64), ('c.jpg', 96, 80), ('sub/d.png',
 def exported(tmp_path_factory):
     """(dygraph model, export dir with argmax model + ONNX, image folder)."""
     work = tmp_path_factory.mktemp('deploy')
-    config, weights, model = make_trained_like_model(str(work), 'enc')
-    save_dir = str(work / 'export')
-    export_model(config, weights, save_dir, output_op='argmax')
-    export_onnx(save_dir)
+    _, model, save_dir = export_trained_like_model(str(work), 'enc', 'argmax')
     rng = np.random.RandomState(0)
     image_dir = work / 'images'
     for name, h, w in IMAGES:
@@ -105,19 +99,6 @@ def test_cli_script_with_image_list_and_benchmark(exported, tmp_path):
     assert 'images/s' in proc.stdout
 
 
-def write_variant_yaml(save_dir, name, **changes):
-    """A copy of deploy.yaml next to the model files with ``changes`` applied."""
-    with open(os.path.join(save_dir, 'deploy.yaml'), encoding='utf-8') as f:
-        dic = yaml.safe_load(f)
-    dic['Deploy'].update(changes)
-    for key in [k for k, v in changes.items() if v is None]:
-        del dic['Deploy'][key]
-    path = os.path.join(save_dir, name)
-    with open(path, 'w', encoding='utf-8') as f:
-        yaml.safe_dump(dic, f)
-    return path
-
-
 def test_resize_transform_is_undone_on_the_mask(exported, tmp_path):
     _, save_dir, image_dir = exported
     cfg = write_variant_yaml(save_dir, 'deploy_resize.yaml', transforms=[
@@ -127,10 +108,12 @@ def test_resize_transform_is_undone_on_the_mask(exported, tmp_path):
     assert np.array(Image.open(os.path.join(out_dir, 'c.png'))).shape == (96, 80)
 
 
-def test_missing_deploy_yaml(tmp_path, exported):
+def test_missing_deploy_yaml(tmp_path, exported, capsys):
     _, _, image_dir = exported
-    with pytest.raises(DeployConfigError, match='deploy.yaml not found'):
+    with pytest.raises(SystemExit) as exit_info:
         main(['--config', str(tmp_path / 'deploy.yaml'), '--image_path', image_dir])
+    assert exit_info.value.code == 2
+    assert 'argument --config: file not found:' in capsys.readouterr().err
 
 
 def test_missing_model_file(exported, tmp_path):
@@ -156,14 +139,16 @@ def test_onnx_file_argument_overrides_deploy_yaml(exported, tmp_path):
     assert_masks_match_dygraph(model, image_dir, out_dir)
 
 
-def test_unreadable_image(exported, tmp_path):
+def test_unreadable_image(exported, tmp_path, capsys):
     _, save_dir, _ = exported
     bad = tmp_path / 'broken.png'
     bad.write_bytes(b'not an image')
     with pytest.raises(ImageReadError, match='cannot read image .*broken.png'):
         main(infer_args(save_dir, str(bad), str(tmp_path / 'masks')))
-    with pytest.raises(ImageReadError, match='--image_path not found'):
+    with pytest.raises(SystemExit) as exit_info:
         main(infer_args(save_dir, str(tmp_path / 'absent.png'), str(tmp_path / 'masks')))
+    assert exit_info.value.code == 2
+    assert 'argument --image_path: no such file or folder:' in capsys.readouterr().err
 
 
 @pytest.mark.parametrize('extra,message', [

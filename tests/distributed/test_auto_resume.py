@@ -1,10 +1,10 @@
 """A job that loses a worker restarts with ``--resume_model auto`` and ends as if never stopped.
 
 paddle.distributed.launch 3.3.1 restarts a failed job itself only in its etcd
-elastic mode (``--master etcd://...``); with the HTTP rendezvous used here
-``--max_restart`` has no effect and the launch exits non-zero. The restart is
-therefore the supervisor's rerun of the same command (docs/distributed.md),
-which this test performs: run 1 is killed (``kill -9`` of rank 1) once a
+elastic mode (``--master etcd://...``, test_elastic_restart.py); with the HTTP
+rendezvous used here ``--max_restart`` has no effect and the launch exits
+non-zero. The restart is then the supervisor's rerun of the same command
+(docs/distributed.md), which this test performs: run 1 is killed (``kill -9`` of rank 1) once a
 checkpoint exists, run 2 is the same command and continues from the newest
 complete checkpoint. Checkpoints hold parameters, optimizer, LR schedule,
 iteration and RNG states, and the data order is a function of (seed,
@@ -28,11 +28,8 @@ SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'group_norm_se
 ITERS, SAVE_INTERVAL = 200, 40
 
 
-def _params(path):
-    return read_params(path)
-
-
-def _command(config, save_dir):
+def train_args(config, save_dir):
+    """train.py arguments of the resumable job (``--resume_model auto``) writing ``save_dir``."""
     return ['--config', config, '--device', 'cpu', '--iters', ITERS, '--save_interval',
             SAVE_INTERVAL, '--keep_checkpoint_max', 0, '--log_iters', 10, '--seed', 3,
             '--batch_size', 1, '--save_dir', save_dir, '--resume_model', 'auto']
@@ -43,16 +40,12 @@ def test_a_killed_worker_restarts_from_the_last_checkpoint_bit_identically(tmp_p
     straight, job = str(tmp_path / 'straight'), str(tmp_path / 'job')
     # The uninterrupted run and the run to kill start together: the launches' start-up
     # (importing paddle) dominates, so this halves the test's time.
-    uninterrupted = start(launch_command(SCRIPT, _command(config, straight),
+    uninterrupted = start(launch_command(SCRIPT, train_args(config, straight),
                                          tmp_path / 'straight_logs'), tmp_path / 'straight.out')
-    launcher = start(launch_command(SCRIPT, _command(config, job), tmp_path / 'killed_logs'),
+    launcher = start(launch_command(SCRIPT, train_args(config, job), tmp_path / 'killed_logs'),
                      tmp_path / 'killed.out')
     try:
-        first = os.path.join(job, 'iter_{}'.format(SAVE_INTERVAL))
-        wait_for(lambda: launcher.poll() is not None or os.path.isdir(first), LAUNCH_TIMEOUT,
-                 first)
-        assert launcher.poll() is None, (tmp_path / 'killed.out').read_text()[-3000:]
-        os.kill(workers(launcher.pid)[1], signal.SIGKILL)
+        kill_worker_after_first_checkpoint(launcher, job, tmp_path / 'killed.out')
         launcher.wait(timeout=60)
         uninterrupted.wait(timeout=LAUNCH_TIMEOUT)
     finally:
@@ -63,8 +56,26 @@ def test_a_killed_worker_restarts_from_the_last_checkpoint_bit_identically(tmp_p
     assert not os.path.isdir(os.path.join(job, 'iter_{}'.format(ITERS)))  # killed mid-run
 
     restarted_logs = tmp_path / 'restarted_logs'
-    result = launch(SCRIPT, _command(config, job), restarted_logs)
+    result = launch(SCRIPT, train_args(config, job), restarted_logs)
     assert result.returncode == 0, explain(result, restarted_logs)
+    check_resumed_like_uninterrupted(job, straight)
+
+
+def kill_worker_after_first_checkpoint(launcher, job, output_path):
+    """SIGKILL rank 1 of ``launcher`` once ``job/iter_<SAVE_INTERVAL>`` exists, mid-run."""
+    first = os.path.join(job, 'iter_{}'.format(SAVE_INTERVAL))
+    wait_for(lambda: launcher.poll() is not None or os.path.isdir(first), LAUNCH_TIMEOUT, first)
+    assert launcher.poll() is None, output_path.read_text()[-3000:]
+    os.kill(workers(launcher.pid)[1], signal.SIGKILL)
+
+
+def check_resumed_like_uninterrupted(job, straight):
+    """Assert that ``job`` resumed after a kill and ended as the uninterrupted ``straight`` run.
+
+    Args:
+        job (str): save_dir of the job that was killed once and continued with ``auto``.
+        straight (str): save_dir of the uninterrupted run of the same command.
+    """
     with open(os.path.join(job, 'train.log')) as f:
         log = f.read()
     assert 'resume auto: no complete checkpoint in {}'.format(job) in log  # run 1
@@ -72,11 +83,11 @@ def test_a_killed_worker_restarts_from_the_last_checkpoint_bit_identically(tmp_p
     assert SAVE_INTERVAL <= resumed_at < ITERS
     print('restarted from iteration {}'.format(resumed_at))
 
-    want = _params(os.path.join(straight, 'iter_{}'.format(ITERS)))
-    got = _params(os.path.join(job, 'iter_{}'.format(ITERS)))
+    want = read_params(os.path.join(straight, 'iter_{}'.format(ITERS)))
+    got = read_params(os.path.join(job, 'iter_{}'.format(ITERS)))
     assert set(got) == set(want)
     for key in want:
         np.testing.assert_array_equal(got[key], want[key], err_msg=key)
     # The resumed stretch changed the model: the comparison is not between frozen models.
-    at_restart = _params(os.path.join(straight, 'iter_{}'.format(resumed_at)))
+    at_restart = read_params(os.path.join(straight, 'iter_{}'.format(resumed_at)))
     assert any(not np.array_equal(at_restart[k], want[k]) for k in want)

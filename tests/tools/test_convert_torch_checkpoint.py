@@ -181,7 +181,7 @@ def test_refuses_a_whole_model_checkpoint_as_a_backbone_with_a_hint(resnet50):
 # ---- whole official models ----------------------------------------------------------------
 
 def build_official(name):
-    return build_model(load_config(os.path.join(REPO, official_models()[name]['config'])))
+    return build_model(load_config(os.path.join(REPO, official_models()[name]['config'])), load_pretrained=False)
 
 
 @pytest.mark.parametrize('name', sorted(official_models()))

@@ -66,4 +66,4 @@ def test_every_class_and_ignore_occur(tmp_path):
 def test_bad_arguments_exit_with_message(tmp_path):
     res = subprocess.run([sys.executable, os.path.join(REPO, 'tools', 'make_mini_dataset.py'),
                           '--out', str(tmp_path / 'x'), '--size', '8'], capture_output=True, text=True)
-    assert res.returncode != 0 and 'size must be >= 32' in res.stderr
+    assert res.returncode != 0 and 'argument --size: must be >= 32, got 8' in res.stderr

@@ -40,19 +40,8 @@ def test_hooks_are_removed_after_counting():
     assert not model.stem._forward_post_hooks
 
 
-TINY_MODEL = """\
-model:
-  type: FastFCNSegmentor
-  num_classes: 3
-  backbone: {type: ResNet18_vd, output_stride: 32}
-  neck: {type: JointPyramidUpsampling, in_channels: [128, 256, 512], width: 16}
-  head: {type: EncHead, num_classes: 3, in_channels: 64, channels: 8, num_codes: 4}
-  aux_head: {type: FCNAuxHead, num_classes: 3, in_channels: 256, channels: 8}
-"""
-
-
 def test_cli_prints_parameters_and_gmacs_per_part(tmp_path, write_model_config):
-    config = write_model_config(TINY_MODEL)
+    config = write_model_config()  # the tiny FastFCN model
     out_json = tmp_path / 'summary.json'
     result = subprocess.run(
         [sys.executable, os.path.join(ROOT, 'tools', 'model_summary.py'), '--config', str(config),

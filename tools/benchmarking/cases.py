@@ -4,8 +4,9 @@ A case is one row of the table, run in its own child process by ``worker``.
 Kinds: ``gemm`` (machine yardstick), ``eval`` (dygraph inference latency),
 ``export`` (writes the static model once for the deploy rows), ``deploy``
 (Paddle Inference / ONNX Runtime on that export), ``train`` (one optimizer step),
-``encoding`` (the Encoding layer alone, forward + backward) and ``torch`` (the
-official PyTorch code, run under ``--torch_python``). The scaling rows (``scale_*``,
+``encoding`` (the Encoding layer alone, forward + backward), ``eval_export``
+(dataset evaluation: dygraph val.py vs the exported model per backend) and ``torch``
+(the official PyTorch code, run under ``--torch_python``). The scaling rows (``scale_*``,
 ``scaling.py``) are eval / export / deploy cases with their own input shape.
 """
 import collections
@@ -76,6 +77,10 @@ TORCH_PEERS = collections.OrderedDict([
                                  {'jpu': False, 'mode': 'train'})),
 ])
 
+# The exported model evaluated on the mini set against dygraph val.py: the whole
+# evaluation loop per backend, and whether its areas equal dygraph's (eval_export_case).
+EVAL_EXPORT_PARAMS = {'config': 'mini/encnet_jpu_r50_mini_64x64_400.yml', 'num_images': 8}
+
 
 def model_label(key):
     """Table label of a model key of OWN_MODELS or PADDLESEG_MODELS."""
@@ -129,6 +134,8 @@ def all_cases():
     for key in TRAIN_MODELS:
         cases.append(Case('train_' + key, 'train', 'train step: ' + model_label(key), {'model': key}))
     cases += [_eval_case(key) for key in SECONDARY_MODELS]
+    cases.append(Case('eval_export', 'eval_export', 'mini-set evaluation, s/image of dygraph val.py',
+                      EVAL_EXPORT_PARAMS))
     cases += scaling_cases()
     cases += [Case(name, 'torch', label, params) for name, (label, params) in TORCH_PEERS.items()]
     return cases

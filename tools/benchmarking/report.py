@@ -42,6 +42,10 @@ def _case_row(case, result, gemm_gflops):
         notes.append('input {}'.format('x'.join(str(s) for s in result['input_shape'])))
     if case['kind'] == 'gemm' and ok:
         notes.append('{0}x{0}x{0} fp32'.format(result['size']))
+    if case['kind'] == 'eval_export' and ok:
+        notes.append('{} images; images/s: '.format(result['num_images']) + ', '.join(
+            '{} {:.2f}{}'.format(r['backend'], r['images_per_s'], '' if r['areas_equal'] else ' (AREAS DIFFER)')
+            for r in result['rows']))
     params = result.get('params')
     macs = result.get('macs')
     peak = result.get('peak_rss_mb')

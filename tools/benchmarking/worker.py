@@ -45,6 +45,8 @@ def run_case(spec):
         from .deploy_case import run_deploy as run
     elif kind == 'encoding':
         from .encoding_case import run_encoding as run
+    elif kind == 'eval_export':
+        from .eval_export_case import run_eval_export as run
     else:
         raise ValueError('unknown case kind {!r}'.format(kind))
     return dict(run(spec), settings=settings)

@@ -6,13 +6,10 @@ the lists of ``PreparedADE20K``. Labels are used as distributed (0 = other -> ig
 that failed a check (missing, unreadable, size mismatch, value > 150).
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-from paddleseg_fastfcn.datasets.prepare.ade20k import prepare_ade20k  # noqa: E402
-from paddleseg_fastfcn.datasets.prepare.report import run_and_report  # noqa: E402
+from paddleseg_fastfcn.datasets.prepare.ade20k import prepare_ade20k
+from paddleseg_fastfcn.datasets.prepare.report import run_and_report
 
 EXAMPLE = """example:
   unzip ADEChallengeData2016.zip -d data/

@@ -7,13 +7,11 @@ drawing are cityscapesscripts'. Prints a summary; exits 1 listing every image th
 failed (missing or unreadable file, size mismatch, unknown label id or name).
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-from paddleseg_fastfcn.datasets.prepare.cityscapes import SOURCES, prepare_cityscapes  # noqa: E402
-from paddleseg_fastfcn.datasets.prepare.report import run_and_report  # noqa: E402
+from paddleseg_fastfcn.datasets.prepare.cityscapes import SOURCES, prepare_cityscapes
+from paddleseg_fastfcn.datasets.prepare.report import run_and_report
+from paddleseg_fastfcn.utils.cli import existing_dir
 
 EXAMPLE = """example:
   unzip leftImg8bit_trainvaltest.zip -d data/cityscapes; unzip gtFine_trainvaltest.zip -d data/cityscapes
@@ -25,7 +23,7 @@ EXAMPLE = """example:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, epilog=EXAMPLE,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--root', required=True, help='folder holding leftImg8bit/ and gtFine/')
+    parser.add_argument('--root', required=True, type=existing_dir, help='folder holding leftImg8bit/ and gtFine/')
     parser.add_argument('--source', choices=sorted(SOURCES), default='labelIds',
                         help='convert *_gtFine_labelIds.png (default) or *_gtFine_polygons.json')
     parser.add_argument('--splits', nargs='+', default=['train', 'val'], help='splits to convert')

@@ -8,13 +8,12 @@ with a seeded shuffle and writes OUT/train.txt and OUT/val.txt for a file-list
 every file that failed and why. docs/custom_dataset.md walks through training on it.
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-from paddleseg_fastfcn.datasets.prepare.custom import prepare_custom  # noqa: E402
-from paddleseg_fastfcn.datasets.prepare.report import run_and_report  # noqa: E402
+from paddleseg_fastfcn.datasets.prepare.custom import prepare_custom
+from paddleseg_fastfcn.datasets.prepare.report import run_and_report
+from paddleseg_fastfcn.utils.cli import (existing_dir, existing_file, fraction, int_range,
+                                         non_negative_int, positive_int)
 
 EXAMPLE = """examples:
   python tools/data/prepare_custom.py --images data/mine/images --masks data/mine/masks \\
@@ -35,18 +34,18 @@ def colour(text):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, epilog=EXAMPLE,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--images', help='folder of images (paired with --masks by file name)')
-    parser.add_argument('--masks', help='folder of masks (one-channel class ids, or colours with --palette)')
-    parser.add_argument('--list', dest='list_path', help='instead of the folders: a file of "image mask" lines')
-    parser.add_argument('--list_root', help="what the list's paths are relative to (default: its folder)")
+    parser.add_argument('--images', type=existing_dir, help='folder of images (paired with --masks by file name)')
+    parser.add_argument('--masks', type=existing_dir, help='folder of masks (one-channel class ids, or colours with --palette)')
+    parser.add_argument('--list', dest='list_path', type=existing_file, help='instead of the folders: a file of "image mask" lines')
+    parser.add_argument('--list_root', type=existing_dir, help="what the list's paths are relative to (default: its folder)")
     parser.add_argument('--out', required=True, help='output folder for the lists (the dataset_root)')
-    parser.add_argument('--num_classes', type=int, help='number of classes (values 0..N-1)')
-    parser.add_argument('--class_names', help='file with one class name per line, class 0 first')
-    parser.add_argument('--palette', help='file with one "R G B" line per class: converts colour masks')
-    parser.add_argument('--ignore_index', type=int, default=255, help='mask value that is not a class')
+    parser.add_argument('--num_classes', type=positive_int, help='number of classes (values 0..N-1)')
+    parser.add_argument('--class_names', type=existing_file, help='file with one class name per line, class 0 first')
+    parser.add_argument('--palette', type=existing_file, help='file with one "R G B" line per class: converts colour masks')
+    parser.add_argument('--ignore_index', type=int_range(0, 255), default=255, help='mask value that is not a class')
     parser.add_argument('--ignore_color', type=colour, help='with --palette: the colour that means ignore')
-    parser.add_argument('--val_fraction', type=float, default=0.2, help='share of the pairs in val.txt')
-    parser.add_argument('--seed', type=int, default=0, help='seed of the split (same seed, same lists)')
+    parser.add_argument('--val_fraction', type=fraction, default=0.2, help='share of the pairs in val.txt')
+    parser.add_argument('--seed', type=non_negative_int, default=0, help='seed of the split (same seed, same lists)')
     return parser.parse_args(argv)
 
 

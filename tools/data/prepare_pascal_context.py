@@ -7,13 +7,11 @@ exits 1 listing every image that failed (missing or unreadable JPEG, size differ
 from the JSON, undecodable annotation).
 """
 import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-from paddleseg_fastfcn.datasets.prepare.pascal_context import prepare_pascal_context  # noqa: E402
-from paddleseg_fastfcn.datasets.prepare.report import run_and_report  # noqa: E402
+from paddleseg_fastfcn.datasets.prepare.pascal_context import prepare_pascal_context
+from paddleseg_fastfcn.datasets.prepare.report import run_and_report
+from paddleseg_fastfcn.utils.cli import existing_dir, existing_file
 
 EXAMPLE = """example:
   tar xf VOCtrainval_03-May-2010.tar -C data/       # -> data/VOCdevkit/VOC2010/JPEGImages
@@ -25,8 +23,8 @@ EXAMPLE = """example:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, epilog=EXAMPLE,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--voc_root', required=True, help='VOCdevkit/VOC2010 (holds JPEGImages/)')
-    parser.add_argument('--json', required=True, help="the Detail API's trainval_merged.json")
+    parser.add_argument('--voc_root', required=True, type=existing_dir, help='VOCdevkit/VOC2010 (holds JPEGImages/)')
+    parser.add_argument('--json', required=True, type=existing_file, help="the Detail API's trainval_merged.json")
     parser.add_argument('--out', required=True, help='output folder (the configs use data/pascal_context_59)')
     return parser.parse_args(argv)
 

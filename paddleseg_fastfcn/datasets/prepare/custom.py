@@ -9,13 +9,13 @@ import os
 
 import numpy as np
 
+from ...utils.image_io import IMAGE_EXTENSIONS
 from ..checks import DatasetError, check_label_values, check_pair, list_file_entries
 from ..class_names import read_class_names
 from .labels import check_image_decodes, colours_to_ids, read_label, read_palette, require_single_channel
 from .report import PrepareReport
 from .writing import list_entry, write_label_png, write_lines
 
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff')
 # Where colour masks converted with a palette go, under the output folder (never the input's name).
 CONVERTED_DIR = 'class_id_masks'
 

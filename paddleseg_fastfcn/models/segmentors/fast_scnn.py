@@ -24,6 +24,7 @@ from paddleseg.models.layers import PPModule
 
 from paddleseg_fastfcn.models.heads.upsample import upsample_pooled
 from paddleseg_fastfcn.models.layers import adaptive_avg_pool, resize_bilinear
+from paddleseg_fastfcn.utils.weights import load_weights
 
 # Widths FastSCNN.__init__ gives its pyramid pooling and feature fusion modules.
 HIGH_RES_CHANNELS = 64
@@ -94,9 +95,8 @@ class ExportableFastSCNN(FastSCNN):
             HIGH_RES_CHANNELS, LOW_RES_CHANNELS, LOW_RES_CHANNELS, align_corners)
         self.pretrained = pretrained
         if pretrained:
-            # Imported here: utils.pretrained pulls in the download helpers.
-            from paddleseg_fastfcn.utils.pretrained import load_pretrained
-            load_pretrained(self, pretrained)
+            # A warm start, as FastFCNSegmentor's `pretrained` (rule: non-strict).
+            load_weights(self, pretrained, strict=False)
 
     def forward(self, x):
         size = paddle.shape(x)[2:]

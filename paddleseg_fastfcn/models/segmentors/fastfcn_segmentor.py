@@ -101,6 +101,12 @@ class FastFCNSegmentor(nn.Layer):
                 raise ValueError('{}.in_channels ({}) != channels produced by {} at in_index {} ({})'.format(
                     key, head.in_channels, source, index, feats[index]))
 
+    @property
+    def train_output_names(self):
+        """The names of the training outputs, in order: one loss term (``loss.coef``) each."""
+        return (('seg',) + (('aux',) if self.aux_head is not None else ())
+                + tuple(self.head.output_names[1:]))
+
     def forward(self, x):
         size = paddle.shape(x)[2:]
         feats = self.backbone(x)
