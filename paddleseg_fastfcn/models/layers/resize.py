@@ -189,8 +189,9 @@ def resize_bilinear(x, size, align_corners):
     in_shape = paddle.shape(x)
     out_h, out_w = size[0], size[1]
     # Width first, on the source rows: [N*C, H, W] @ [W, Wo] costs N*C*H*W*Wo, a factor
-    # H_out / H below the same product on the output rows. Then the rows by gathers,
-    # linear in the output size.
+    # H_out / H below the same product on the output rows. Then the rows, linear in the
+    # output size: banded block products where the sizes are numbers (dygraph), row
+    # gathers in a static graph (export keeps dynamic shapes). Both are the same map.
     mat_w_t = interpolation_matrix(out_w, in_shape[3], x.dtype, transposed=True,
                                    align_corners=align_corners)
     y = paddle.matmul(x.reshape([-1, in_shape[2], in_shape[3]]), mat_w_t)
