@@ -25,10 +25,10 @@ import importlib
 import os
 import sys
 import tempfile
-import types
 
 import numpy as np
 
+from official_fastfcn import import_official_models  # tools/, next to this script
 from paddleseg_fastfcn.core.builder import build_model, load_config
 from paddleseg_fastfcn.utils.cli import existing_dir, existing_file, non_negative_int, positive_float, positive_int
 from paddleseg_fastfcn.utils.torch_checkpoint import (
@@ -48,27 +48,6 @@ def parse_args(argv=None):
                         help='max abs logit difference allowed in float64 (and in float32 unless the '
                              'official model\'s own float32 rounding error is larger)')
     return parser.parse_args(argv)
-
-
-def import_official_models(repo):
-    """The official ``encoding.models`` and ``encoding.dilated`` modules, without downloads.
-
-    ``encoding/__init__.py`` imports the dataset code (scipy, ...), which the models do
-    not need, so the package object is created empty and its submodules are imported
-    from ``repo`` directly. ``BaseNet`` always asks for ImageNet weights; the
-    ``resnet50/101`` factories are wrapped to build them randomly initialised instead.
-    """
-    package_dir = os.path.join(os.path.abspath(repo), 'encoding')
-    if not os.path.isfile(os.path.join(package_dir, 'models', 'encnet.py')):
-        sys.exit('error: {} is not a FastFCN checkout (no encoding/models/encnet.py)'.format(repo))
-    package = types.ModuleType('encoding')
-    package.__path__ = [package_dir]
-    sys.modules['encoding'] = package
-    dilated = importlib.import_module('encoding.dilated')
-    for name in ('resnet50', 'resnet101'):
-        factory = getattr(dilated, name)
-        setattr(dilated, name, (lambda f: lambda pretrained=False, root=None, **kw: f(pretrained=False, **kw))(factory))
-    return importlib.import_module('encoding.models')
 
 
 def official_model_for(cfg, models, num_classes):

@@ -7,6 +7,7 @@ import paddle.nn.functional as F
 import pytest
 
 from paddleseg_fastfcn.models.layers import interpolation_matrix, resize_align_corners, resize_bilinear
+from paddleseg_fastfcn.models.layers.resize import interpolate_rows, interpolate_rows_banded
 
 
 @pytest.mark.parametrize('in_hw,out_hw', [((8, 8), (64, 64)), ((7, 5), (33, 20)),
@@ -99,3 +100,35 @@ def check_static_equals_dygraph(model):
         x = paddle.randn(shape)
         np.testing.assert_allclose(static(x).numpy(), model(x).numpy(), atol=1e-5)
         assert static(x).shape == [shape[0], 4, shape[2], shape[3]]
+
+
+@pytest.mark.parametrize('align_corners', [True, False])
+def test_large_logits_resize_matches_bilinear_values_and_gradients(align_corners):
+    """The logits resize of a 1024x2048 image (a 128x256 map, 4 of its 150 channels):
+    the banded row products in dygraph give F.interpolate's values and input gradients."""
+    paddle.seed(2)
+    x1 = paddle.randn([1, 4, 128, 256])
+    x1.stop_gradient = False
+    x2 = paddle.to_tensor(x1.numpy(), stop_gradient=False)
+    ours = resize_bilinear(x1, (1024, 2048), align_corners)
+    ref = F.interpolate(x2, size=(1024, 2048), mode='bilinear', align_corners=align_corners)
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), atol=1e-5)
+    w = paddle.randn([1, 4, 1024, 2048])
+    (ours * w).sum().backward()
+    (ref * w).sum().backward()
+    # Each input gradient sums ~64 products of O(1) terms: float32 rounding of the sums.
+    np.testing.assert_allclose(x1.grad.numpy(), x2.grad.numpy(), atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize('out_rows', [96, 40, 8, 97, 7])
+def test_banded_and_gathered_rows_agree(out_rows):
+    """Both row formulations (banded products in dygraph when a block size divides the
+    output height, row gathers otherwise and in static graphs) are the same map."""
+    paddle.seed(3)
+    x = paddle.randn([3, 13, 5])
+    gathered = interpolate_rows(x, out_rows, align_corners=True)
+    banded = interpolate_rows_banded(x, out_rows, align_corners=True)
+    if out_rows in (97, 7):  # no block size divides them
+        assert banded is None
+        return
+    np.testing.assert_allclose(banded.numpy(), gathered.numpy(), atol=1e-5)

@@ -223,3 +223,55 @@ def test_cli_defaults_quick_mode_and_option_checks():
     for bad in (['--size', '100'], ['--repeats', '0'], ['--env', 'NO_EQUALS_SIGN']):
         with pytest.raises(SystemExit):
             cli.parse_args(bad)
+
+
+def test_scaling_cases_have_their_own_shapes_and_one_export_each():
+    from benchmarking.scaling import input_shape
+    cases = select_cases(['scale_onnxruntime_enc_os8_r50_b1_2x4', 'scale_paddle_inference_onednn_enc_os8_r50_b1_2x4',
+                          'scale_dygraph_enc_jpu_r50_b4_1x1'])
+    assert [c.name for c in cases] == ['scale_dygraph_enc_jpu_r50_b4_1x1', 'scale_export_enc_os8_r50_b1_2x4',
+                                       'scale_paddle_inference_onednn_enc_os8_r50_b1_2x4',
+                                       'scale_onnxruntime_enc_os8_r50_b1_2x4']
+    assert input_shape(cases[-1].params, 512) == (1, 1024, 2048)
+    assert input_shape(cases[0].params, 32) == (4, 32, 32)  # --quick: the same shapes at 1/16
+
+
+def test_scaling_table_gives_ms_per_megapixel_and_growth():
+    from benchmarking.scaling import render_table
+    cases = select_cases(['scale_dygraph_enc_jpu_r50_b1_1x1', 'scale_dygraph_enc_jpu_r50_b1_2x4'])
+    doc = {'settings': {'scaling_unit': 512},
+           'case_list': [{'name': c.name, 'kind': c.kind, 'label': c.label, 'params': c.params} for c in cases],
+           'cases': {cases[0].name: {'status': 'ok', 'median_s': 0.5, 'peak_rss_mb': 1000.0},
+                     cases[1].name: {'status': 'ok', 'median_s': 5.0, 'peak_rss_mb': 3000.0}}}
+    row = [line for line in render_table(doc, lambda key: key) if line.startswith('| enc_jpu_r50')][0]
+    # 0.5 s / 0.262 MP = 1907 ms/MP; 5.0 s / 2.10 MP = 2384 ms/MP: 1.25x growth.
+    assert '| 1907 / 1000 |' in row and '| 2384 / 3000 |' in row and row.endswith('| 1.25x |')
+
+
+def test_torch_peer_rows_say_why_they_are_not_measured(capsys, tmp_path):
+    cli = load_cli()
+    assert cli.main(['--quick', '--cases', 'torch_enc_jpu_r50']) == 0
+    assert 'not measured: no --official_repo given' in capsys.readouterr().out
+    # A checkout but a python without torch (CI's): the child says so.
+    code = cli.main(['--quick', '--cases', 'torch_enc_jpu_r50', 'enc_jpu_r50', '--official_repo', str(tmp_path),
+                     '--torch_python', sys.executable, '--config_dir', str(write_configs(tmp_path / 'configs')),
+                     '--num_classes', '5', '--threads', '1'])
+    out = capsys.readouterr().out
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        assert 'not measured: torch is not importable' in out
+        assert 'EncNet+JPU R50 time, ours / official PyTorch: dygraph | - | not measured: torch_enc_jpu_r50' in out
+        assert code == 0
+
+
+def test_profile_stages_times_every_stage(tmp_path):
+    from benchmarking.stages import profile_stages, render
+    model, _ = build_benchmark_model('enc_jpu_r50', 5, str(write_configs(tmp_path / 'configs')))
+    model.eval()
+    table = profile_stages(model, paddle.ones([1, 3, 64, 64]), repeats=1)
+    for stage in ('backbone: stem', 'backbone: layer4', 'neck (JPU)', 'head: Encoding module',
+                  'logits resize (+ segmentor glue)'):
+        assert table[stage] >= 0
+    assert sum(v for k, v in table.items() if k != 'total') == pytest.approx(table['total'], rel=1e-6)
+    assert '| neck (JPU) |' in render([table, table], [(1, 64, 64), (1, 64, 64)])

@@ -4,10 +4,14 @@ A case is one row of the table, run in its own child process by ``worker``.
 Kinds: ``gemm`` (machine yardstick), ``eval`` (dygraph inference latency),
 ``export`` (writes the static model once for the deploy rows), ``deploy``
 (Paddle Inference / ONNX Runtime on that export), ``train`` (one optimizer step),
-``encoding`` (the Encoding layer alone, forward + backward) and ``eval_export``
-(dataset evaluation: dygraph val.py vs the exported model per backend).
+``encoding`` (the Encoding layer alone, forward + backward), ``eval_export``
+(dataset evaluation: dygraph val.py vs the exported model per backend) and ``torch``
+(the official PyTorch code, run under ``--torch_python``). The scaling rows (``scale_*``,
+``scaling.py``) are eval / export / deploy cases with their own input shape.
 """
 import collections
+
+from .scaling import SCALING_BACKENDS, SCALING_MODELS, SCALING_SHAPES, case_name as scaling_case_name
 
 Case = collections.namedtuple('Case', ['name', 'kind', 'label', 'params'])
 
@@ -63,6 +67,15 @@ ENCODING_IMPLS = collections.OrderedDict([
     ('paddleseg', 'PaddleSeg 2.8 Encoding (B x N x K x D tensor)'),
 ])
 
+
+# The official PyTorch code as a peer (``torch_case``; needs --official_repo and torch).
+TORCH_PEERS = collections.OrderedDict([
+    ('torch_enc_jpu_r50', ('official PyTorch EncNet+JPU R50', {'jpu': True, 'mode': 'eval'})),
+    ('torch_enc_os8_r50', ('official PyTorch EncNet R50 (dilated)', {'jpu': False, 'mode': 'eval'})),
+    ('torch_train_enc_jpu_r50', ('official PyTorch train step: EncNet+JPU R50', {'jpu': True, 'mode': 'train'})),
+    ('torch_train_enc_os8_r50', ('official PyTorch train step: EncNet R50 (dilated)',
+                                 {'jpu': False, 'mode': 'train'})),
+])
 
 # The exported model evaluated on the mini set against dygraph val.py: the whole
 # evaluation loop per backend, and whether its areas equal dygraph's (eval_export_case).
@@ -123,6 +136,29 @@ def all_cases():
     cases += [_eval_case(key) for key in SECONDARY_MODELS]
     cases.append(Case('eval_export', 'eval_export', 'mini-set evaluation, s/image of dygraph val.py',
                       EVAL_EXPORT_PARAMS))
+    cases += scaling_cases()
+    cases += [Case(name, 'torch', label, params) for name, (label, params) in TORCH_PEERS.items()]
+    return cases
+
+
+def scaling_cases():
+    """The scaling rows (``scaling.py``): per model and shape, dygraph, one export, its deploy rows."""
+    cases = []
+    for model in SCALING_MODELS:
+        for shape in SCALING_SHAPES:
+            size = {'model': model, 'shape': list(shape)}
+            for backend, backend_label in SCALING_BACKENDS.items():
+                name = scaling_case_name(backend, model, shape)
+                label = '{} {}x{}u x{}: {}'.format(model_label(model), shape[1], shape[2], shape[0], backend_label)
+                if backend == 'dygraph':
+                    cases.append(Case(name, 'eval', label, dict(size, scaling_backend=backend)))
+                    continue
+                export = scaling_case_name('export', model, shape)
+                if export not in (c.name for c in cases):
+                    cases.append(Case(export, 'export', 'export ' + label.rsplit(':', 1)[0],
+                                      dict(size, export=export, scaling_backend='export')))
+                cases.append(Case(name, 'deploy', label,
+                                  dict(DEPLOY_BACKENDS[backend][1], export=export, scaling_backend=backend, **size)))
     return cases
 
 

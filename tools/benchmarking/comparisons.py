@@ -29,6 +29,17 @@ SPEEDUPS = [
     ('enc_jpu_r50', 'deploy_onnxruntime', 'ONNX Runtime vs dygraph (EncNet+JPU R50)'),
     ('train_paddleseg_fastfcn', 'train_enc_jpu_r50', 'Training step: EncNet+JPU R50 vs PaddleSeg 2.8 FastFCN'),
     ('encoding_paddleseg', 'encoding_ours', 'Encoding fwd+bwd time: ours vs PaddleSeg 2.8'),
+    # The PyTorch peer, read the other way round: ours / official time (< 1: ours is faster).
+    ('enc_jpu_r50', 'torch_enc_jpu_r50', 'EncNet+JPU R50 time, ours / official PyTorch: dygraph'),
+    ('deploy_paddle_inference_onednn', 'torch_enc_jpu_r50',
+     'EncNet+JPU R50 time, ours / official PyTorch: Paddle Inference (oneDNN)'),
+    ('deploy_onnxruntime', 'torch_enc_jpu_r50', 'EncNet+JPU R50 time, ours / official PyTorch: ONNX Runtime'),
+    ('enc_os8_r50', 'torch_enc_os8_r50', 'EncNet OS8 R50 time, ours / official PyTorch: dygraph'),
+    ('deploy_paddle_inference_onednn_enc_os8_r50', 'torch_enc_os8_r50',
+     'EncNet OS8 R50 time, ours / official PyTorch: Paddle Inference (oneDNN)'),
+    ('deploy_onnxruntime_enc_os8_r50', 'torch_enc_os8_r50',
+     'EncNet OS8 R50 time, ours / official PyTorch: ONNX Runtime'),
+    ('train_enc_jpu_r50', 'torch_train_enc_jpu_r50', 'Training step time, ours / official PyTorch: EncNet+JPU R50'),
 ]
 # A region that allocates (almost) nothing has a peak near 0 MiB; the memory
 # ratio divides by at least this much so it cannot become infinite.
@@ -42,6 +53,12 @@ DEPLOY_REL_TOLERANCE = 1e-3
 def _ok(results, name):
     r = results.get(name)
     return r is not None and r.get('status') == 'ok'
+
+
+def _why(results, name):
+    """``name``, with the reason a case could not run here (no torch, no checkout) if it says one."""
+    r = results.get(name) or {}
+    return '{} ({})'.format(name, r['error']) if r.get('status') == 'not measured' else name
 
 
 def achieved_gflops(result):
@@ -82,7 +99,7 @@ def compare(results, workdir):
         if _ok(results, slow) and _ok(results, fast):
             value = results[slow]['median_s'] / results[fast]['median_s']
         else:
-            detail = 'not measured: ' + ', '.join(n for n in (slow, fast) if not _ok(results, n))
+            detail = 'not measured: ' + ', '.join(_why(results, n) for n in (slow, fast) if not _ok(results, n))
         wrong = [n for n in (slow, fast) if n.startswith('deploy_') and _ok(results, n)
                  and not deploy_correct(results[n])]
         if wrong:  # a fast wrong backend proves nothing

@@ -1,7 +1,9 @@
 """The benchmark's output: a markdown report and the JSON document."""
 import json
 
+from .cases import model_label
 from .comparisons import achieved_gflops
+from .scaling import render_table as scaling_table
 
 
 def _fmt(value, spec='{:.2f}'):
@@ -24,6 +26,8 @@ def _case_row(case, result, gemm_gflops):
     notes = []
     if not result:
         notes.append('not run (yet)')
+    elif result.get('status') == 'not measured':
+        notes.append(result.get('error', 'not measured'))
     elif not ok:
         error = ' '.join(result.get('error', 'no result').split())
         notes.append('ERROR ' + (error if len(error) <= 240 else error[:237] + '...'))
@@ -86,6 +90,7 @@ def render_markdown(doc):
     ]
     for case in doc['case_list']:
         lines.append(_case_row(case, doc['cases'].get(case['name'], {}), gemm_gflops))
+    lines += scaling_table(doc, model_label)
     lines += ['', '| comparison (slow / fast) | ratio | detail |', '|---|---|---|']
     for row in doc['comparisons']:
         lines.append('| {} | {} | {} |'.format(

@@ -33,11 +33,12 @@ def child_env(threads, extra=None):
     return env
 
 
-def run_child(spec, workdir, threads, timeout, extra_env=None):
-    """Run one case in a child process; returns its result dict (status 'error' on failure)."""
+def run_child(spec, workdir, threads, timeout, extra_env=None, python=None):
+    """Run one case in a child process (``python``, default this one); returns its result
+    dict (status 'error' on failure)."""
     out_path = os.path.join(workdir, spec['case'] + '.json')
     log_path = os.path.join(workdir, spec['case'] + '.log')
-    cmd = [sys.executable, '-m', 'benchmarking.worker', '--spec', json.dumps(spec), '--out', out_path]
+    cmd = [python or sys.executable, '-m', 'benchmarking.worker', '--spec', json.dumps(spec), '--out', out_path]
     env = child_env(threads, extra_env)
     # `benchmarking` is not installed: the child finds it next to tools/benchmark.py.
     env['PYTHONPATH'] = os.pathsep.join(p for p in (TOOLS_DIR, env.get('PYTHONPATH')) if p)
@@ -89,13 +90,17 @@ def run(settings, case_names=None, json_path=None, workdir=None, timeout=None, l
     workdir = workdir or tempfile.mkdtemp(prefix='paddleseg_fastfcn_benchmark_')
     os.makedirs(workdir, exist_ok=True)
     doc = {'settings': settings, 'machine': machine.describe(), 'load_start': machine.load_average(),
-           'case_list': [{'name': c.name, 'kind': c.kind, 'label': c.label} for c in cases],
+           'case_list': [{'name': c.name, 'kind': c.kind, 'label': c.label, 'params': c.params} for c in cases],
            'cases': {}, 'comparisons': []}
     try:
         for i, case in enumerate(cases, 1):
             spec = dict(settings, case=case.name, kind=case.kind, params=case.params, workdir=workdir)
             start = time.time()
-            result = run_child(spec, workdir, settings['threads'], timeout, settings.get('env'))
+            if case.kind == 'torch' and not settings.get('official_repo'):
+                result = {'status': 'not measured', 'error': 'not measured: no --official_repo given'}
+            else:
+                python = settings.get('torch_python') if case.kind == 'torch' else None
+                result = run_child(spec, workdir, settings['threads'], timeout, settings.get('env'), python)
             doc['cases'][case.name] = result
             summary = ('median {:.3f} s'.format(result['median_s']) if result.get('median_s') is not None
                        else result.get('error', result.get('status')))

@@ -1,13 +1,12 @@
 """Child-process setup shared by every case: device, threads, synchronisation, inputs."""
 import os
 
-import numpy as np
 import paddle
 
 from paddleseg_fastfcn.utils.cpu_tuning import malloc_setting
 from paddleseg_fastfcn.utils.device import set_device
 
-INPUT_SEED = 0
+from .inputs import image_batch, label_batch  # noqa: F401  (the cases' inputs, numpy only)
 
 
 def setup(device, threads):
@@ -39,17 +38,3 @@ def gpu_peak_memory_mb(device):
     if device != 'gpu':
         return None
     return paddle.device.cuda.max_memory_allocated() / 2.0 ** 20
-
-
-def image_batch(batch, height, width, seed=INPUT_SEED):
-    """The benchmark's input: the same standard-normal batch in every case, numpy float32."""
-    rng = np.random.RandomState(seed)
-    return rng.standard_normal((batch, 3, height, width)).astype(np.float32)
-
-
-def label_batch(batch, height, width, num_classes, ignore_index=255, seed=INPUT_SEED):
-    """Random int64 labels with about 5% ignored pixels, numpy ``[N, H, W]``."""
-    rng = np.random.RandomState(seed + 1)
-    label = rng.randint(0, num_classes, size=(batch, height, width)).astype(np.int64)
-    label[rng.uniform(size=label.shape) < 0.05] = ignore_index
-    return label

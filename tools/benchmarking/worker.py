@@ -12,9 +12,24 @@ import time
 import traceback
 
 
+class NotMeasured(Exception):
+    """A case that cannot run here (e.g. no torch); its row says why."""
+
+
 def run_case(spec):
     """Dispatch on ``spec['kind']``; returns the case's result dict."""
     kind = spec['kind']
+    if 'shape' in spec['params']:  # a scaling row: its own input size and batch
+        from .scaling import input_shape
+        batch, height, width = input_shape(spec['params'], spec['scaling_unit'])
+        spec = dict(spec, batch_size=batch, size=[height, width])
+    if kind == 'torch':  # the official PyTorch code, under the torch environment: no Paddle
+        try:
+            import torch  # noqa: F401
+        except ImportError as e:
+            raise NotMeasured('torch is not importable by {} ({})'.format(sys.executable, e))
+        from .torch_case import run_torch
+        return run_torch(spec)
     if kind == 'gemm':  # numpy only: no Paddle in this process
         from .gemm import gemm_rate
         return gemm_rate(spec['gemm_size'], spec['warmup'], max(3, spec['repeats']))
@@ -46,6 +61,8 @@ def main(argv=None):
     start = time.time()
     try:
         result = dict(run_case(spec), status='ok')
+    except NotMeasured as e:
+        result = {'status': 'not measured', 'error': 'not measured: {}'.format(e)}
     except Exception as e:  # the parent reports the failure in the case's row
         traceback.print_exc()
         result = {'status': 'error', 'error': '{}: {}'.format(type(e).__name__, e)}
