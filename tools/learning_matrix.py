@@ -10,9 +10,11 @@ interrupted matrix continues where it stopped (``--rerun`` runs it again;
 ``--report`` only prints the table of the entries found under ``--out``).
 
     python tools/learning_matrix.py --out /tmp/learning_matrix            # 3 seeds x {1, 2}
-    python tools/learning_matrix.py --seeds 2 --threads 1 --parallel 1   # one entry
+    python tools/learning_matrix.py --seeds 2 --threads 1                # one entry
 
-At most ``--parallel`` entries run at once (each uses its thread count).
+Entries run side by side while their thread counts fit in ``--cores`` (default:
+every core), so a 2-thread entry on a 2-core machine runs alone: OpenMP threads
+oversubscribed on shared cores wait on each other and run about 3x slower.
 """
 import argparse
 import json
@@ -21,6 +23,7 @@ import re
 import subprocess
 import sys
 import time
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -34,7 +37,8 @@ def parse_args(argv=None):
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--threads', type=int, nargs='+', default=[1, 2])
     p.add_argument('--out', default='/tmp/learning_matrix', help='data, runs and logs')
-    p.add_argument('--parallel', type=int, default=2, help='entries run at once')
+    p.add_argument('--cores', type=int, default=os.cpu_count() or 1,
+                   help='threads in use at once, summed over the running entries')
     p.add_argument('--save_interval', type=int, default=50)
     p.add_argument('--target', type=float, default=0.80, help='the mIoU bar')
     p.add_argument('--rerun', action='store_true', help='run entries that have results')
@@ -93,8 +97,36 @@ def run_entry(args, data, seed, threads):
     return code, seconds
 
 
+class CoreBudget:
+    """At most ``cores`` threads in use: ``with budget.hold(n):`` waits until n are free.
+
+    An entry wider than the machine runs alone rather than never.
+    """
+
+    def __init__(self, cores):
+        self.free = self.cores = max(1, cores)
+        self.cond = threading.Condition()
+
+    def hold(self, threads):
+        need = min(threads, self.cores)
+        budget = self
+
+        class _Hold:
+            def __enter__(self):
+                with budget.cond:
+                    budget.cond.wait_for(lambda: budget.free >= need)
+                    budget.free -= need
+
+            def __exit__(self, *exc):
+                with budget.cond:
+                    budget.free += need
+                    budget.cond.notify_all()
+
+        return _Hold()
+
+
 def run_matrix(args):
-    """Run the missing entries, ``args.parallel`` at a time; returns ({entry: s}, [failed])."""
+    """Run the missing entries within ``args.cores``; returns ({entry: s}, [failed])."""
     data = os.path.join(args.out, 'mini_ade20k')
     os.makedirs(args.out, exist_ok=True)
     if not os.path.isdir(data):
@@ -102,8 +134,16 @@ def run_matrix(args):
                         '0'], cwd=REPO, check=True)
     todo = [(s, t) for s in args.seeds for t in args.threads
             if args.rerun or read_entry(entry_dir(args.out, s, t))[0] is None]
-    with ThreadPoolExecutor(max_workers=args.parallel) as pool:
-        results = dict(zip(todo, pool.map(lambda e: run_entry(args, data, *e), todo)))
+    # Widest first, so that narrow entries fill the cores left over at the end.
+    todo.sort(key=lambda e: -e[1])
+    budget = CoreBudget(args.cores)
+
+    def run(entry):
+        with budget.hold(entry[1]):
+            return run_entry(args, data, *entry)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
+        results = dict(zip(todo, pool.map(run, todo)))
     times = {key: seconds for key, (_, seconds) in results.items()}
     return times, [key for key, (code, _) in results.items() if code != 0]
 
