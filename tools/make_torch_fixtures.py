@@ -5,7 +5,17 @@ these fixtures are what it is tested against. Run once, in an environment that h
 torch (never the project's own, which must stay torch-free), and commit the output:
 
     python -m venv /tmp/venv-torch && /tmp/venv-torch/bin/pip install torch numpy==1.26.4
-    /tmp/venv-torch/bin/python tools/make_torch_fixtures.py --out tests/data/torch_fixtures
+    /tmp/venv-torch/bin/python tools/make_torch_fixtures.py --out tests/data/torch_fixtures \
+        --official_repo /tmp/FastFCN
+
+With ``--official_repo`` (a checkout of github.com/wuhuikai/FastFCN, read, never copied)
+it also writes two files in the official code's own layout, every key and shape that
+``state_dict()`` of its classes gives: a training checkpoint of EncNet+JPU R50 for
+Pascal Context (what ``experiments/segmentation/train.py`` saves) and the deep-stem
+ImageNet ResNet-50 (``resnet50-ebb6acbb.pth``'s layout, fc included). Their tensors
+are full-size views of small storages (see ``compact_like``), so files of 49.5 M and
+25.6 M values take a few hundred KB and the torch-free converter can be run on them
+in CI.
 
 Besides the .pth files it writes expected.json: for every file its sha256 and, for
 every tensor of its state dict, dtype, shape and the sha256 of its values (C order,
@@ -14,6 +24,7 @@ little endian, bfloat16 widened to float32), computed by torch itself.
 import argparse
 import collections
 import hashlib
+import importlib
 import json
 import os
 import pickle
@@ -75,6 +86,50 @@ def fixtures():
     }
 
 
+def compact_like(tensor, max_base=512):
+    """A tensor of ``tensor``'s shape and dtype that torch.save stores in at most ``max_base`` values.
+
+    Random values over the trailing dimensions whose sizes multiply to at most
+    ``max_base`` (a whole BN vector of <= 512 channels, a Linear weight's input
+    row, a conv kernel's window), broadcast (stride 0) over the leading ones, plus
+    a random offset of its own: a value landing on another parameter, a Linear
+    weight left untransposed or a swapped BN statistic changes the values.
+    Integer tensors (``num_batches_tracked``) are kept.
+    """
+    if not tensor.is_floating_point():
+        return tensor.clone()
+    shape = list(tensor.shape)
+    split = len(shape)
+    while split > 0 and int(np.prod(shape[split - 1:])) <= max_base:
+        split -= 1
+    base = torch.randn(shape[split:], dtype=tensor.dtype) + torch.randn((), dtype=tensor.dtype)
+    return base.expand(shape)
+
+
+def compact_state_dict(state):
+    """``compact_like`` of every entry, keeping the OrderedDict's ``_metadata``."""
+    out = collections.OrderedDict((k, compact_like(v)) for k, v in state.items())
+    out._metadata = getattr(state, '_metadata', None)
+    return out
+
+
+def official_fixtures(repo):
+    """The official EncNet+JPU R50 training checkpoint and the deep-stem ImageNet ResNet-50."""
+    from official_fastfcn import import_official_models, official_encnet  # tools/, next to this script
+
+    models = import_official_models(repo)
+    torch.manual_seed(1)
+    encnet = official_encnet(models, num_classes=59)  # Pascal Context, as encnet_jpu_res50_pcontext
+    optimizer = torch.optim.SGD(encnet.parameters(), lr=0.001, momentum=0.9, weight_decay=1e-4)
+    checkpoint = {'epoch': 80, 'state_dict': compact_state_dict(encnet.state_dict()),
+                  'optimizer': optimizer.state_dict(), 'best_pred': 0.5371}
+    resnet = importlib.import_module('encoding.dilated').resnet50()
+    return {
+        'official_encnet_jpu_r50_pcontext.pth.tar': (checkpoint, {}),
+        'official_deep_stem_resnet50.pth': (compact_state_dict(resnet.state_dict()), {}),
+    }
+
+
 def to_big_endian(src, dst):
     """Rewrite a zip checkpoint as a big-endian machine's torch.save lays it out.
 
@@ -130,14 +185,19 @@ def file_digest(path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--out', default='tests/data/torch_fixtures')
+    parser.add_argument('--official_repo', help='a FastFCN checkout: also write the official-layout files')
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     expected = {'_torch_version': torch.__version__}
-    for name, (obj, kwargs) in fixtures().items():
+    files = fixtures()
+    if args.official_repo:
+        files.update(official_fixtures(args.official_repo))
+    for name, (obj, kwargs) in files.items():
         path = os.path.join(args.out, name)
         torch.save(obj, path, **kwargs)
         state = obj['state_dict'] if 'state_dict' in obj else obj
-        entry = {'tensors': {k.replace('module.', '', 1): value_digest(v) for k, v in state.items()},
+        entry = {'tensors': {k[len('module.'):] if k.startswith('module.') else k: value_digest(v)
+                             for k, v in state.items()},
                  'metadata': {k: dict(v) for k, v in getattr(state, '_metadata', {}).items()}}
         expected[name] = dict(entry, sha256=file_digest(path))
         if name == 'zip_views.pth':

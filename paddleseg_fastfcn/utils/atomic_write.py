@@ -79,12 +79,26 @@ def write_failure(what, path, error, needed_bytes=None, note=None):
     return result
 
 
+def _new_file_mode():
+    """The mode ``open(path, 'w')`` gives a new file: 0o666 less the process's umask."""
+    umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _temp_path(path):
-    """A new hidden file next to ``path`` that keeps its extension (cv2 picks the codec from it)."""
+    """A new hidden file next to ``path`` that keeps its extension (cv2 picks the codec from it).
+
+    mkstemp creates it private (0o600); it gets the mode a plain write would give, so
+    the renamed output is as readable as every other file the user writes.
+    """
     folder = os.path.dirname(os.path.abspath(path))
     stem, ext = os.path.splitext(os.path.basename(path))
     fd, tmp = tempfile.mkstemp(prefix='.{}.'.format(stem), suffix='.tmp' + ext, dir=folder)
-    os.close(fd)
+    try:
+        os.fchmod(fd, _new_file_mode())
+    finally:
+        os.close(fd)
     return tmp
 
 

@@ -7,6 +7,7 @@ configs/official, and compared tensor by tensor. The CLI reads .pth files in
 torch.save's zip layout, written here without torch (tests/utils/torch_zip_writer.py;
 the reader itself is tested on files written by torch in tests/utils).
 """
+import hashlib
 import json
 import math
 import os
@@ -19,6 +20,8 @@ import pytest
 
 from paddleseg_fastfcn.core.builder import build_model, load_config
 from paddleseg_fastfcn.models.backbones import DeepStemResNet
+from paddleseg_fastfcn.utils.weight_files import read_paddle_file
+from paddleseg_fastfcn.utils.weights import load_weights
 from paddleseg_fastfcn.utils.torch_checkpoint import (
     CheckpointMismatch, convert_state_dict, map_key, target_spec, unwrap_state_dict)
 from tests.utils.torch_zip_writer import write_torch_zip
@@ -251,11 +254,11 @@ def test_cli_round_trip_through_a_pth_file(tmp_path):
     result = run_cli('--src', src, '--config', official_models()[name]['config'], '--out', out)
     assert result.returncode == 0, result.stderr
     assert 'pretrained.fc.weight' in result.stdout and 'head.encmodule.fc.0.weight' in result.stdout
-    converted = paddle.load(out)
+    converted = read_paddle_file(out)
     assert len(converted) == len(source) - 2 - sum(k.endswith('num_batches_tracked') for k in source)
-    np.testing.assert_array_equal(converted['head.encmodule.selayer.weight'].numpy(),
+    np.testing.assert_array_equal(converted['head.encmodule.selayer.weight'],
                                   source['head.encmodule.selayer.weight'].T)
-    np.testing.assert_array_equal(converted['backbone.layer2.3.bn3._variance'].numpy(),
+    np.testing.assert_array_equal(converted['backbone.layer2.3.bn3._variance'],
                                   source['pretrained.layer2.3.bn3.running_var'])
     assert os.listdir(tmp_path / 'out') == ['model.pdparams']  # no temporary file left
 
@@ -277,6 +280,64 @@ def test_cli_refuses_without_writing_and_never_unpickles_code(tmp_path):
     result = run_cli('--src', evil, '--config', config, '--out', out)
     assert result.returncode != 0 and 'refused to load' in result.stderr and 'posix.mkdir' in result.stderr
     assert not os.path.exists(tmp_path / 'pwned') and not os.path.exists(out)
+
+
+# ---- files torch itself wrote, converted where torch cannot be imported ----------------
+
+TORCH_FIXTURES = os.path.join(REPO, 'tests', 'data', 'torch_fixtures')
+# Runs the CLI with `import torch` failing, whether or not this environment has torch
+# (a finder rather than sys.modules['torch'] = None, which libraries probing
+# sys.modules for torch, as scipy does, would take for an imported torch).
+WITHOUT_TORCH = """
+import importlib.abc, runpy, sys
+class NoTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] == 'torch':
+            raise ModuleNotFoundError("No module named 'torch'", name=name)
+sys.meta_path.insert(0, NoTorch())
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+"""
+
+
+def value_digest(array):
+    return hashlib.sha256(np.ascontiguousarray(array).astype(array.dtype.newbyteorder('<')).tobytes()).hexdigest()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('fixture, backbone_only', [
+    ('official_encnet_jpu_r50_pcontext.pth.tar', False),   # the official training checkpoint layout
+    ('official_deep_stem_resnet50.pth', True),             # resnet50-ebb6acbb.pth's layout
+])
+def test_cli_converts_a_committed_torch_file_without_torch(tmp_path, fixture, backbone_only):
+    # Full-size files of the official classes' state_dict(), written by torch.save
+    # (tools/make_torch_fixtures.py); expected.json holds torch's digest of every value.
+    with open(os.path.join(TORCH_FIXTURES, 'expected.json'), encoding='utf-8') as f:
+        expected = json.load(f)[fixture]['tensors']
+    config = official_models()['encnet_jpu_resnet50_pascal_context']['config']
+    out = str(tmp_path / 'converted.pdparams')
+    args = ['--src', os.path.join(TORCH_FIXTURES, fixture), '--config', config, '--out', out]
+    result = subprocess.run([sys.executable, '-c', WITHOUT_TORCH,
+                             os.path.join(REPO, 'tools', 'convert_torch_checkpoint.py')] + args
+                            + (['--backbone_only'] if backbone_only else []),
+                            capture_output=True, text=True, cwd=REPO, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert result.returncode == 0, result.stderr[-3000:]
+    # EncNet's two Linear layers (encmodule.fc, selayer) are transposed; a backbone has none.
+    transposed_line = [line for line in result.stdout.splitlines() if line.startswith('transposed')][0]
+    transposed = set() if backbone_only else {'head.encmodule.fc.0.weight', 'head.encmodule.selayer.weight'}
+    assert transposed_line == 'transposed {} Linear weight(s): {}'.format(
+        len(transposed), ', '.join(sorted(transposed)) or '-')
+
+    # The written file loads strictly (every key of the model, nothing else) through the safe loader.
+    model = build_model(load_config(config), load_pretrained=False)
+    load_weights(model.backbone if backbone_only else model, out, strict=True)
+    converted = read_paddle_file(out)
+    # Every value torch wrote lands once, unchanged (Paddle's Linear weights transposed back);
+    # only the ImageNet classifier and the BN counters are dropped.
+    source = {digest['sha256'] for key, digest in expected.items()
+              if not key.split('.')[-1] == 'num_batches_tracked' and not key.startswith(('fc.', 'pretrained.fc.'))}
+    landed = [value_digest(v.T if k in transposed else v) for k, v in converted.items()]
+    assert len(landed) == len(source) and set(landed) == source
 
 
 class Exploit:

@@ -61,3 +61,16 @@ def test_a_read_only_filesystem(small_filesystem):
 
 def test_format_bytes():
     assert [format_bytes(n) for n in (0, 1536, 5 * 2 ** 20, None)] == ['0 B', '1.5 KB', '5.0 MB', 'unknown']
+
+
+@pytest.mark.parametrize('umask', [0o022, 0o077])
+def test_the_output_gets_the_mode_of_a_plain_write(tmp_path, umask):
+    # mkstemp's private 0o600 must not leak into weights others on the machine read.
+    previous = os.umask(umask)
+    try:
+        plain = tmp_path / 'plain.txt'
+        plain.write_text('x')
+        write_text(str(tmp_path / 'atomic.txt'), 'x')
+    finally:
+        os.umask(previous)
+    assert os.stat(tmp_path / 'atomic.txt').st_mode & 0o777 == os.stat(plain).st_mode & 0o777 == 0o666 & ~umask
