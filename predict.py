@@ -1,6 +1,6 @@
 """Predict segmentation masks for images (PaddleSeg's tools/predict.py options).
 
-    python predict.py --config configs/mini/encnet_jpu_r50_mini_64x64_400.yml \
+    python predict.py --config configs/mini/encnet_jpu_r50_mini_64x64_600.yml \
         --model_path output/mini/best_model/model.pdparams \
         --image_path data/mini_ade20k/images/validation --save_dir output/mini/predict
 

@@ -1,6 +1,6 @@
 """Evaluate a trained model on the config's val_dataset (PaddleSeg's tools/val.py options).
 
-    python val.py --config configs/mini/encnet_jpu_r50_mini_64x64_400.yml \
+    python val.py --config configs/mini/encnet_jpu_r50_mini_64x64_600.yml \
         --model_path output/mini/best_model/model.pdparams
     # official protocol (ResizeByLong 520 in the config's val transforms):
     python val.py --config ... --model_path ... --is_slide --crop_size 480 480 --stride 320 320 \

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = os.path.join(REPO, 'configs', 'mini', 'encnet_jpu_r50_mini_64x64_400.yml')
+CONFIG = os.path.join(REPO, 'configs', 'mini', 'encnet_jpu_r50_mini_64x64_600.yml')
 TARGET_MIOU = 0.80
 
 

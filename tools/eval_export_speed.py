@@ -1,7 +1,7 @@
 """mIoU and speed of val.py (dygraph) next to the exported model under every backend.
 
     OMP_NUM_THREADS=2 python tools/eval_export_speed.py \
-        --config configs/mini/encnet_jpu_r50_mini_64x64_400.yml \
+        --config configs/mini/encnet_jpu_r50_mini_64x64_600.yml \
         [--model_path output/mini/best_model/model.pdparams] --work_dir output/eval_export \
         [--opts val_dataset.dataset_root=data/mini_ade20k] [--is_slide --crop_size 48 48 --stride 32 32]
 

@@ -27,7 +27,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_CONFIG = os.path.join(REPO, 'configs', 'mini', 'encnet_jpu_r50_mini_64x64_400.yml')
+DEFAULT_CONFIG = os.path.join(REPO, 'configs', 'mini', 'encnet_jpu_r50_mini_64x64_600.yml')
 EVAL_LINE = re.compile(r'\[EVAL\] iter: (\d+), mIoU: ([\d.]+)')
 
 

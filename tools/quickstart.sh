@@ -7,7 +7,7 @@
 # training run.   OUT=output/quickstart  THREADS=2  (environment overrides)
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
-config=configs/mini/encnet_jpu_r50_mini_64x64_400.yml
+config=configs/mini/encnet_jpu_r50_mini_64x64_600.yml
 data=data/mini_ade20k
 out="${OUT:-output/quickstart}"
 export OMP_NUM_THREADS="${THREADS:-2}"

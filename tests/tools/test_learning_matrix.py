@@ -41,3 +41,30 @@ def test_entry_commands_are_the_learning_tests_command_lines():
     assert train[train.index('--save_dir') + 1] == '/x/seed2_threads1'
     assert val[val.index('--model_path') + 1] == '/x/seed2_threads1/best_model/model.pdparams'
     assert 'train_dataset.dataset_root=/x/data' in train and 'val_dataset.dataset_root=/x/data' in val
+
+
+def test_core_budget_never_runs_more_threads_than_cores():
+    import threading
+    import time
+
+    sys.path.insert(0, os.path.join(REPO, 'tools'))
+    import learning_matrix
+    budget = learning_matrix.CoreBudget(2)
+    in_use, peak, lock = [0], [0], threading.Lock()
+
+    def entry(threads):
+        with budget.hold(threads):
+            with lock:
+                in_use[0] += min(threads, 2)
+                peak[0] = max(peak[0], in_use[0])
+            time.sleep(0.05)
+            with lock:
+                in_use[0] -= min(threads, 2)
+
+    workers = [threading.Thread(target=entry, args=(t,)) for t in (2, 1, 1, 2, 1, 4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=10)
+    assert not any(w.is_alive() for w in workers)  # a 4-thread entry on 2 cores still runs
+    assert peak[0] == 2 and in_use[0] == 0

@@ -79,7 +79,7 @@ TORCH_PEERS = collections.OrderedDict([
 
 # The exported model evaluated on the mini set against dygraph val.py: the whole
 # evaluation loop per backend, and whether its areas equal dygraph's (eval_export_case).
-EVAL_EXPORT_PARAMS = {'config': 'mini/encnet_jpu_r50_mini_64x64_400.yml', 'num_images': 8}
+EVAL_EXPORT_PARAMS = {'config': 'mini/encnet_jpu_r50_mini_64x64_600.yml', 'num_images': 8}
 
 
 def model_label(key):
