@@ -63,7 +63,10 @@ def test_static_graph_equals_dygraph_at_two_sizes(kind):
         got = static(paddle.to_tensor(x))[0].numpy()
         assert got.shape == (1, NUM_CLASSES) + x.shape[2:]
         assert np.abs(want).max() > 1e-3
-        assert np.abs(got - want).max() <= 1e-5
+        # The same linear maps summed in another order (the resize's rows: banded block
+        # products in dygraph, row gathers in the static graph): float32 rounding of the
+        # logits' size, nothing more.
+        assert np.abs(got - want).max() <= 2e-6 * np.abs(want).max(), (np.abs(got - want).max(), np.abs(want).max())
 
 
 def _predict(model_dir, x, use_onednn):

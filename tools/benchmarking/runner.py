@@ -66,7 +66,7 @@ def _save(doc, workdir, json_path, markdown_path):
             f.write(doc['markdown'])
 
 
-def run(settings, case_names=None, json_path=None, workdir=None, timeout=None, log=sys.stderr,
+def run(settings, case_names=None, json_path=None, workdir=None, timeout=None, log=None,
         markdown_path=None):
     """Run the benchmark.
 
@@ -80,11 +80,14 @@ def run(settings, case_names=None, json_path=None, workdir=None, timeout=None, l
         workdir (str | None): exports, logs and per-case results; a temporary
             directory (removed at the end) if None.
         timeout (float | None): seconds allowed per case.
+        log (file | None): progress lines; None: the current ``sys.stderr`` (looked up per
+            call, so a replaced stream, e.g. under a test's capture, is not kept).
 
     Returns:
         dict: the JSON document (settings, machine, case_list, cases, comparisons,
         markdown).
     """
+    log = sys.stderr if log is None else log
     cases = select_cases(case_names)
     own_workdir = workdir is None
     workdir = workdir or tempfile.mkdtemp(prefix='paddleseg_fastfcn_benchmark_')
