@@ -21,14 +21,14 @@ def run(args, env):
 @pytest.mark.slow
 def test_encnet_jpu_r50_learns_mini_dataset(tmp_path):
     # One entry of tools/learning_matrix.py's seeds x threads table (log/learning_matrix.md):
-    # seed 1 with 1 thread, measured at 0.8632 through these same command lines. The 2-thread
-    # entries were not shown to reach the bar (see that table).
+    # seed 0 with 1 thread, measured at 0.9343 through these same command lines (every entry of
+    # the table reaches the bar; this one is deterministic at 1 thread and has the widest margin).
     env = dict(os.environ, OMP_NUM_THREADS='1')
     data = str(tmp_path / 'mini_ade20k')
     out = str(tmp_path / 'output')
     roots = ['train_dataset.dataset_root=' + data, 'val_dataset.dataset_root=' + data]
     run(['tools/make_mini_dataset.py', '--out', data, '--seed', '0'], env)
-    run(['train.py', '--config', CONFIG, '--save_dir', out, '--do_eval', '--seed', '1',
+    run(['train.py', '--config', CONFIG, '--save_dir', out, '--do_eval', '--seed', '0',
          '--save_interval', '50', '--log_iters', '10', '--num_workers', '0', '--opts'] + roots, env)
     best = os.path.join(out, 'best_model', 'model.pdparams')
     assert os.path.isfile(best)
