@@ -17,6 +17,7 @@ every core), so a 2-thread entry on a 2-core machine runs alone: OpenMP threads
 oversubscribed on shared cores wait on each other and run about 3x slower.
 """
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -107,22 +108,18 @@ class CoreBudget:
         self.free = self.cores = max(1, cores)
         self.cond = threading.Condition()
 
+    @contextlib.contextmanager
     def hold(self, threads):
         need = min(threads, self.cores)
-        budget = self
-
-        class _Hold:
-            def __enter__(self):
-                with budget.cond:
-                    budget.cond.wait_for(lambda: budget.free >= need)
-                    budget.free -= need
-
-            def __exit__(self, *exc):
-                with budget.cond:
-                    budget.free += need
-                    budget.cond.notify_all()
-
-        return _Hold()
+        with self.cond:
+            self.cond.wait_for(lambda: self.free >= need)
+            self.free -= need
+        try:
+            yield
+        finally:
+            with self.cond:
+                self.free += need
+                self.cond.notify_all()
 
 
 def run_matrix(args):

@@ -16,6 +16,8 @@ import statistics
 import sys
 import time
 
+from benchmarking.threads import pin_threads  # tools/, next to this script
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -50,8 +52,7 @@ def median_seconds(fn, repeats):
 
 def main(argv=None):
     args = parse_args(argv)
-    for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS'):
-        os.environ[var] = str(args.threads)
+    pin_threads(args.threads)  # before numpy and Paddle load their thread pools
     import numpy as np
     import paddle
     import paddle.nn.functional as F

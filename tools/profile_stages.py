@@ -12,6 +12,8 @@ import argparse
 import os
 import sys
 
+from benchmarking.threads import pin_threads  # tools/, next to this script
+
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -36,8 +38,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    for var in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS'):
-        os.environ[var] = str(args.threads)
+    pin_threads(args.threads)  # before numpy and Paddle load their thread pools
     import paddle
     from benchmarking.model_zoo import build_benchmark_model
     from benchmarking.runtime import image_batch, setup

@@ -17,17 +17,15 @@ from . import machine
 from .cases import select_cases
 from .report import render_markdown, write_json
 from .comparisons import compare
+from .threads import pin_threads
 
-THREAD_ENV_VARS = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS')
 TOOLS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def child_env(threads, extra=None):
     """The parent's environment with every math library pinned to ``threads``,
     plus ``extra`` variables (``--env``)."""
-    env = dict(os.environ)
-    for var in THREAD_ENV_VARS:
-        env[var] = str(threads)
+    env = pin_threads(threads, dict(os.environ))
     env.update(extra or {})
     env.setdefault('GLOG_minloglevel', '2')
     return env
