@@ -1,8 +1,10 @@
+import hashlib
 import http.server
 import os
 import sys
 import threading
 
+import numpy as np
 import pytest
 
 # Tests run on small shapes; one thread keeps parallel helpers and CI predictable.
@@ -177,3 +179,11 @@ def loopback_files():
     files = LoopbackFiles()
     yield files
     files.close()
+
+
+def array_digest(array):
+    """dtype, shape and the sha256 of the values (C order, little endian): how
+    tests/data/torch_fixtures/expected.json records what torch wrote."""
+    little = np.array(array, order='C').astype(array.dtype.newbyteorder('<'))
+    return {'dtype': str(array.dtype), 'shape': list(array.shape),
+            'sha256': hashlib.sha256(little.tobytes()).hexdigest()}

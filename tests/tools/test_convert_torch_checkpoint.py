@@ -7,7 +7,6 @@ configs/official, and compared tensor by tensor. The CLI reads .pth files in
 torch.save's zip layout, written here without torch (tests/utils/torch_zip_writer.py;
 the reader itself is tested on files written by torch in tests/utils).
 """
-import hashlib
 import json
 import math
 import os
@@ -24,6 +23,7 @@ from paddleseg_fastfcn.utils.weight_files import read_paddle_file
 from paddleseg_fastfcn.utils.weights import load_weights
 from paddleseg_fastfcn.utils.torch_checkpoint import (
     CheckpointMismatch, convert_state_dict, map_key, target_spec, unwrap_state_dict)
+from tests.conftest import array_digest
 from tests.utils.torch_zip_writer import write_torch_zip
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -300,10 +300,6 @@ runpy.run_path(sys.argv[0], run_name='__main__')
 """
 
 
-def value_digest(array):
-    return hashlib.sha256(np.ascontiguousarray(array).astype(array.dtype.newbyteorder('<')).tobytes()).hexdigest()
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize('fixture, backbone_only', [
     ('official_encnet_jpu_r50_pcontext.pth.tar', False),   # the official training checkpoint layout
@@ -336,7 +332,7 @@ def test_cli_converts_a_committed_torch_file_without_torch(tmp_path, fixture, ba
     # only the ImageNet classifier and the BN counters are dropped.
     source = {digest['sha256'] for key, digest in expected.items()
               if not key.split('.')[-1] == 'num_batches_tracked' and not key.startswith(('fc.', 'pretrained.fc.'))}
-    landed = [value_digest(v.T if k in transposed else v) for k, v in converted.items()]
+    landed = [array_digest(v.T if k in transposed else v)['sha256'] for k, v in converted.items()]
     assert len(landed) == len(source) and set(landed) == source
 
 

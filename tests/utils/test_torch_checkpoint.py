@@ -18,16 +18,12 @@ import pytest
 from paddleseg_fastfcn.utils.safe_pickle import UnsafePickleError
 from paddleseg_fastfcn.utils.torch_checkpoint import read_torch_checkpoint
 from paddleseg_fastfcn.utils.torch_pickle import LEGACY_MAGIC, TorchFileError, load_torch_file
+from tests.conftest import array_digest
 from tests.utils.torch_zip_writer import Call, Global, StorageRef, dump_torch_pickle, write_torch_zip, write_zip
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'data', 'torch_fixtures')
 with open(os.path.join(FIXTURES, 'expected.json'), encoding='utf-8') as f:
     EXPECTED = {k: v for k, v in json.load(f).items() if not k.startswith('_')}
-
-
-def digest(array):
-    little = np.array(array, order="C").astype(array.dtype.newbyteorder("<"))
-    return {'dtype': str(array.dtype), 'shape': list(array.shape), 'sha256': hashlib.sha256(little.tobytes()).hexdigest()}
 
 
 # ---- files written by torch ---------------------------------------------------------------
@@ -40,7 +36,7 @@ def test_every_tensor_written_by_torch_reads_exactly(name):
     state = read_torch_checkpoint(path)
     assert sorted(state) == sorted(EXPECTED[name]['tensors'])
     for key, array in state.items():
-        assert digest(array) == EXPECTED[name]['tensors'][key], key
+        assert array_digest(array) == EXPECTED[name]['tensors'][key], key
         assert array.flags.c_contiguous and array.flags.writeable
 
 
