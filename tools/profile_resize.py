@@ -12,11 +12,10 @@ speed-up over F.interpolate and the largest difference from it.
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 from benchmarking.threads import pin_threads  # tools/, next to this script
+from benchmarking.timing import time_repeats
 
 
 def parse_args(argv=None):
@@ -40,14 +39,13 @@ def parse_args(argv=None):
 
 
 def median_seconds(fn, repeats):
-    fn()  # warm-up: allocations, kernel selection
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        float(out[0, 0, 0, 0])  # the result exists
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+    """The benchmark's timing (one warm-up, median of ``repeats``) and the last result."""
+    last = {}
+
+    def run():
+        last['out'] = fn()
+
+    return time_repeats(run, 1, repeats)['median_s'], last['out']
 
 
 def main(argv=None):
