@@ -293,3 +293,26 @@ def test_onnx_conversion_onto_a_full_disk(tmp_path, small_filesystem):
     with pytest.raises(DiskWriteError, match=r'cannot write the ONNX model to .*model.onnx: .*\(ENOSPC\)'):
         export_onnx(fs)
     assert _export_files(fs) == before  # no partial model.onnx, deploy.yaml unchanged
+
+
+@pytest.mark.parametrize('head', ['enc', 'fastscnn'])
+def test_fixed_shape_export_equals_dygraph_on_every_backend(tmp_path, exports, head):
+    # A fixed input shape gives the resizes their sizes as numbers, so the exported graph
+    # takes the banded row products (one write of the output) instead of row gathers.
+    config, weights, model = make_trained_like_model(str(tmp_path), head)
+    save_dir = str(tmp_path / 'fixed')
+    export_model(config, weights, save_dir, input_shape=[2, 3, 96, 80], output_op='none')
+    export_onnx(save_dir)
+    x = np.random.RandomState(3).uniform(-2, 2, (2, 3, 96, 80)).astype('float32')
+    ref = dygraph_logits(model, x)
+    outputs = {'oneDNN off': predictor(save_dir, False).run(x), 'oneDNN on': predictor(save_dir, True).run(x),
+               'ONNX Runtime': OnnxPredictor(os.path.join(save_dir, 'model.onnx'), cpu_threads=1).run(x)}
+    for backend, out in outputs.items():
+        np.testing.assert_allclose(out, ref, rtol=0, atol=ATOL_PADDLE, err_msg=backend)
+    # FastFCNSegmentor's logits resize: one window gather and a product instead of three
+    # full-size gathers (ExportableFastSCNN still passes its sizes as tensors).
+    def gathers(export_dir):
+        with open(os.path.join(export_dir, 'model.json')) as f:
+            return f.read().count('"1.gather"')
+    if head == 'enc':
+        assert gathers(save_dir) < gathers(exports(head)[1])

@@ -64,6 +64,23 @@ def source_positions(out_size, in_size, dtype='float32', align_corners=True):
     return (in_f - 1.0) - F.relu((in_f - 1.0) - src)
 
 
+def source_positions_np(out_size, in_size, align_corners=True):
+    """``source_positions`` for sizes known as numbers, in numpy float32 (the same operations).
+
+    Lets the banded row products build their constant weights in a static graph too,
+    where a tensor cannot be read back.
+    """
+    dst = np.arange(out_size, dtype=np.float32)
+    in_f, out_f = np.float32(in_size), np.float32(out_size)
+    if align_corners:
+        ratio = (in_f - np.float32(1.0)) / np.maximum(out_f - np.float32(1.0), np.float32(1.0))
+        return dst * ratio
+    wide = np.float32(out_f > 1)
+    src = np.maximum((dst + np.float32(0.5)) * (in_f / out_f * wide) - np.float32(0.5), np.float32(0.0))
+    last = in_f - np.float32(1.0)
+    return last - np.maximum(last - src, np.float32(0.0))
+
+
 def interpolation_matrix(out_size, in_size, dtype='float32', transposed=False, align_corners=True):
     """Linear interpolation weights of one axis.
 
@@ -140,10 +157,10 @@ def interpolate_rows_banded(x, out_rows, align_corners):
     """
     batch, in_rows, width = x.shape
     block = next((g for g in ROW_BLOCKS if out_rows % g == 0), None)
-    if block is None:
+    if block is None or in_rows <= 0 or width <= 0:
         return None
     # float32 positions, as Paddle's kernel computes them, so the weights are its weights.
-    src = source_positions(out_rows, in_rows, x.dtype, align_corners).numpy().astype('float64')
+    src = source_positions_np(out_rows, in_rows, align_corners).astype('float64')
     blocks = src.reshape(-1, block)
     start = np.floor(blocks[:, 0]).astype('int64')
     span = int(np.max(np.floor(blocks[:, -1]).astype('int64') + 2 - start))
@@ -186,7 +203,9 @@ def resize_bilinear(x, size, align_corners):
         Tensor: ``[N, C, H_out, W_out]``, equal to ``F.interpolate(x, size,
         mode='bilinear', align_corners=align_corners)`` up to float rounding.
     """
-    in_shape = paddle.shape(x)
+    # Each size as a number where it is one (dygraph, fixed-shape graphs), else a tensor.
+    dynamic = paddle.shape(x)
+    in_shape = [d if d > 0 else dynamic[i] for i, d in enumerate(x.shape)]
     out_h, out_w = size[0], size[1]
     # Width first, on the source rows: [N*C, H, W] @ [W, Wo] costs N*C*H*W*Wo, a factor
     # H_out / H below the same product on the output rows. Then the rows, linear in the
@@ -196,7 +215,11 @@ def resize_bilinear(x, size, align_corners):
                                    align_corners=align_corners)
     y = paddle.matmul(x.reshape([-1, in_shape[2], in_shape[3]]), mat_w_t)
     rows = None
-    if paddle.in_dynamic_mode():
+    # Numbers are ints; tensors are paddle.Tensor in dygraph and graph values in static mode.
+    static_rows = isinstance(out_h, (int, np.integer)) and isinstance(in_shape[2], (int, np.integer))
+    if paddle.in_dynamic_mode() or static_rows:
+        # Sizes known as numbers: always in dygraph, and in a static graph whose input
+        # shape is fixed (the segmentors pass static sizes where the input has them).
         rows = interpolate_rows_banded(y, int(out_h), align_corners)
     y = interpolate_rows(y, out_h, align_corners) if rows is None else rows
     return y.reshape([in_shape[0], in_shape[1], out_h, out_w])

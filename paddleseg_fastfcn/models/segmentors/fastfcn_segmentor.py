@@ -108,7 +108,9 @@ class FastFCNSegmentor(nn.Layer):
                 + tuple(self.head.output_names[1:]))
 
     def forward(self, x):
-        size = paddle.shape(x)[2:]
+        # Numbers where the input's size is fixed (dygraph; a fixed-shape export), so the
+        # logits resize can take its banded form; a tensor where the graph keeps it dynamic.
+        size = [d if d > 0 else paddle.shape(x)[2 + i] for i, d in enumerate(x.shape[2:])]
         feats = self.backbone(x)
         if self.neck is not None:
             feats = self.neck(feats)
