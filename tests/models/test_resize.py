@@ -132,3 +132,17 @@ def test_banded_and_gathered_rows_agree(out_rows):
         assert banded is None
         return
     np.testing.assert_allclose(banded.numpy(), gathered.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize('align_corners', [True, False])
+def test_numpy_source_positions_equal_the_tensor_ones_bit_for_bit(align_corners):
+    # The banded weights of a fixed-shape graph come from the numpy form; dygraph and dynamic
+    # graphs use the tensor form. Equal float32 bits: the same weights on every path.
+    from paddleseg_fastfcn.models.layers.resize import source_positions, source_positions_np
+    for out_size, in_size in [(1, 1), (1, 7), (9, 1), (64, 8), (33, 7), (2048, 256), (1024, 128),
+                              (3, 16), (500, 63)]:
+        ours = source_positions_np(out_size, in_size, align_corners)
+        ref = source_positions(out_size, in_size, 'float32', align_corners).numpy()
+        assert ours.dtype == np.float32 and ours.shape == ref.shape
+        np.testing.assert_array_equal(ours.view(np.int32), ref.view(np.int32),
+                                      err_msg='{} <- {}'.format(out_size, in_size))
