@@ -237,7 +237,7 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
         raise ConfigError('{}: {}'.format(path, e)) from e
     try:
         parse_precise_bn(cfg.dic.get('precise_bn'), locate_key(path, 'precise_bn'),
-                         cfg.batch_size)
+                         cfg.batch_size, cfg.iters)
     except ValueError as e:
         raise ConfigError(str(e)) from e
     return cfg

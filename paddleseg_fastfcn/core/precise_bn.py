@@ -19,7 +19,7 @@ import paddle
 from paddleseg_fastfcn.core.distributed import batch_norm_layers
 from paddleseg_fastfcn.core.seeded_dataset import SeededDataset
 
-PRECISE_BN_KEYS = ('num_images', 'transforms', 'batch_size')
+PRECISE_BN_KEYS = ('num_images', 'transforms', 'batch_size', 'freeze_from')
 TRANSFORM_CHOICES = ('val', 'train')
 
 
@@ -96,19 +96,22 @@ def recompute_bn_statistics(model, batches):
     return num_batches
 
 
-def parse_precise_bn(value, where, train_batch_size):
+def parse_precise_bn(value, where, train_batch_size, total_iters=None):
     """Check the ``precise_bn`` config value; returns its settings or None (off).
 
     Args:
         value (dict | None): the config's ``precise_bn`` mapping: ``num_images`` (int > 0,
             training images fed), ``transforms`` ('val' (default): the val_dataset's
             transforms applied to the training images; 'train': the train_dataset's own,
-            augmentation included), ``batch_size`` (int > 0, default the training one).
+            augmentation included), ``batch_size`` (int > 0, default the training one),
+            ``freeze_from`` (int >= 0 below ``iters``, default None: after this iteration
+            training normalises by the statistics re-estimated there, see core.population_bn).
         where (str): ``file:line`` of the key, for error messages.
         train_batch_size (int): the training batch size (the default batch).
+        total_iters (int | None): the run's ``iters``, which ``freeze_from`` must be below.
 
     Returns:
-        dict | None: ``num_images``, ``transforms``, ``batch_size``.
+        dict | None: ``num_images``, ``transforms``, ``batch_size``, ``freeze_from``.
 
     Raises:
         ValueError: naming ``where`` and the bad sub-key.
@@ -124,7 +127,8 @@ def parse_precise_bn(value, where, train_batch_size):
             where, ', '.join(unknown), ', '.join(PRECISE_BN_KEYS)))
     settings = {'num_images': value.get('num_images'),
                 'transforms': value.get('transforms', 'val'),
-                'batch_size': value.get('batch_size', train_batch_size)}
+                'batch_size': value.get('batch_size', train_batch_size),
+                'freeze_from': value.get('freeze_from')}
     for key in ('num_images', 'batch_size'):
         v = settings[key]
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
@@ -133,6 +137,15 @@ def parse_precise_bn(value, where, train_batch_size):
     if settings['transforms'] not in TRANSFORM_CHOICES:
         raise ValueError('{}: precise_bn.transforms must be one of {}, got {!r}'.format(
             where, ', '.join(TRANSFORM_CHOICES), settings['transforms']))
+    freeze_from = settings['freeze_from']
+    if freeze_from is not None:
+        if isinstance(freeze_from, bool) or not isinstance(freeze_from, int) or freeze_from < 0:
+            raise ValueError('{}: precise_bn.freeze_from must be an iteration (an integer >= 0), '
+                             'got {!r}'.format(where, freeze_from))
+        if total_iters is not None and freeze_from >= total_iters:
+            raise ValueError('{}: precise_bn.freeze_from ({}) must be below iters ({}): training '
+                             'would never use the frozen statistics'.format(
+                                 where, freeze_from, total_iters))
     if settings['num_images'] < settings['batch_size']:
         raise ValueError('{}: precise_bn.num_images ({}) is smaller than its batch_size ({}): '
                          'no full batch'.format(where, settings['num_images'],
@@ -166,8 +179,10 @@ class BNBatches:
     and the training RNG streams are not disturbed.
     """
 
-    def __init__(self, dataset, num_images, batch_size, seed):
+    def __init__(self, dataset, num_images, batch_size, seed, freeze_from=None):
         self.dataset = SeededDataset(dataset)
+        # The iteration after which training uses these statistics, frozen (or None).
+        self.freeze_from = freeze_from
         count = min(num_images, len(dataset))
         order = np.random.RandomState(seed % (2 ** 32)).permutation(len(dataset))[:count]
         self.batches = [order[i:i + batch_size].tolist()
@@ -201,12 +216,16 @@ def bn_batches_from_config(seg, cfg, seed, log):
     """
     # builder.load_config has checked the value, naming its file and line.
     settings = parse_precise_bn(cfg.dic.get('precise_bn'), 'config key precise_bn',
-                                cfg.batch_size)
+                                cfg.batch_size, cfg.iters)
     if settings is None:
         return None
     batches = BNBatches(build_bn_dataset(seg, cfg, settings['transforms']),
-                        settings['num_images'], settings['batch_size'], seed)
+                        settings['num_images'], settings['batch_size'], seed,
+                        settings['freeze_from'])
     log.info('precise_bn: BatchNorm statistics re-estimated before each evaluation / checkpoint '
-             'over {} batches of {} training images ({} transforms)'.format(
-                 len(batches), settings['batch_size'], settings['transforms']))
+             'over {} batches of {} training images ({} transforms){}'.format(
+                 len(batches), settings['batch_size'], settings['transforms'],
+                 '' if settings['freeze_from'] is None else
+                 '; after iteration {} training normalises by the statistics re-estimated '
+                 'there, frozen'.format(settings['freeze_from'])))
     return batches

@@ -23,6 +23,8 @@ from paddleseg_fastfcn.core.distributed import (all_finite, init_distributed,
 from paddleseg_fastfcn.core.inference_options import InferenceOptions
 from paddleseg_fastfcn.core.loss_terms import check_finite, term_names, weighted_loss_terms
 from paddleseg_fastfcn.core.optim import build_optimizer, group_lr_multipliers
+from paddleseg_fastfcn.core.population_bn import (in_frozen_phase, prepare_frozen_step,
+                                                  statistics_are_fixed)
 from paddleseg_fastfcn.core.precise_bn import bn_batches_from_config, recompute_bn_statistics
 from paddleseg_fastfcn.core.sampler import ShardedBatchSampler
 from paddleseg_fastfcn.core.seeded_dataset import SeededDataset
@@ -189,10 +191,13 @@ def _loop(run, settings, log):
     train_model.train()
     window = LogWindow(run.names, run.batch_size)
     last_total, start_iter = None, state.iteration
+    freeze_from = run.bn_batches.freeze_from if run.bn_batches is not None else None
     t_start = tic = time.time()
     for data in loader:
         reader_cost = time.time() - tic
         iteration = state.iteration + 1
+        if in_frozen_phase(state.iteration, freeze_from):
+            prepare_frozen_step(run.model, run.bn_batches, state.iteration, log)
         term_values, lr = _step(run, train_model, scaler, data, iteration, settings)
         state.iteration, state.epoch = iteration, sampler.epoch_of(iteration - 1) + 1
         window.add(term_values, time.time() - tic, reader_cost)
@@ -250,7 +255,7 @@ def _eval_and_save(run, scaler, settings, log):
     """Evaluate (with do_eval, on every rank), then rank 0 writes the checkpoints."""
     state, iteration = run.state, run.state.iteration
     score, is_best, metrics = None, False, None
-    if run.bn_batches is not None:
+    if run.bn_batches is not None and not statistics_are_fixed(iteration, run.bn_batches.freeze_from):
         # Before evaluating and saving: the checkpoints carry the statistics scored.
         recompute_bn_statistics(run.model, run.bn_batches)
     if run.val_dataset is not None:

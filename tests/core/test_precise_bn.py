@@ -141,7 +141,7 @@ def test_load_config_names_the_file_and_line(tmp_path):
     with pytest.raises(ConfigError, match=r'tiny\.yml:\d+: precise_bn\.num_images'):
         load_config(config)
     assert parse_precise_bn({'num_images': 6}, '-', 2) == {
-        'num_images': 6, 'transforms': 'val', 'batch_size': 2}
+        'num_images': 6, 'transforms': 'val', 'batch_size': 2, 'freeze_from': None}
 
 
 def test_trainer_saves_the_statistics_it_scored_and_trains_the_same(tmp_path):
