@@ -15,6 +15,7 @@ they fail to import ("Descriptors cannot be created directly"), so the
 launcher runs with ``PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python``.
 """
 import os
+import re
 import uuid
 
 import pytest
@@ -43,7 +44,10 @@ def test_the_launcher_restarts_a_killed_worker_and_the_job_ends_bit_identically(
     monkeypatch.setenv('PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION', 'python')
     config = write_group_norm_config(tmp_path)
     straight, job = str(tmp_path / 'straight'), str(tmp_path / 'job')
-    elastic = ['--nnodes', 1, '--max_restart', 2, '--elastic_level', 1,
+    # 3 restarts: ours (the killed worker) plus room for the launcher's own start-up failures
+    # (Paddle 3.3.1's pods sometimes die at start with a gRPC "epoll_wait error: Bad file
+    # descriptor", measured 1 run in 3 here; the launcher restarts them too).
+    elastic = ['--nnodes', 1, '--max_restart', 3, '--elastic_level', 1,
                '--job_id', 'restart-{}'.format(uuid.uuid4().hex[:8])]
     uninterrupted = start(launch_command(SCRIPT, train_args(config, straight),
                                          tmp_path / 'straight_logs'), tmp_path / 'straight.out')
@@ -60,8 +64,10 @@ def test_the_launcher_restarts_a_killed_worker_and_the_job_ends_bit_identically(
     launch_log = output.read_text()
     assert uninterrupted.returncode == 0, (tmp_path / 'straight.out').read_text()[-3000:]
     assert launcher.returncode == 0, launch_log[-3000:]
-    # One launch: the pod failed once and the launcher started it again.
-    assert launch_log.count('Pod failed') == 1, launch_log[-3000:]
-    assert launch_log.count('Run Pod') == 2, launch_log[-3000:]
+    # The killed worker (exit code -9) failed its pod, and the launcher started the pod again
+    # after every failure (one more start than failures).
+    failures = launch_log.count('Pod failed')
+    assert re.search(r'status failed cmd .* code -9 ', launch_log), launch_log[-3000:]
+    assert 1 <= failures <= 3 and launch_log.count('Run Pod') == failures + 1, launch_log[-3000:]
     assert os.path.isdir(os.path.join(job, 'iter_{}'.format(ITERS)))
     check_resumed_like_uninterrupted(job, straight)
