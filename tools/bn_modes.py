@@ -4,10 +4,10 @@
         --model_path output/quickstart/best_model/model.pdparams [--images train] [--batch_size 4] \
         [--opts train_dataset.dataset_root=... val_dataset.dataset_root=...]
 
-Evaluates the same weights twice, in batches of ``--batch_size`` images (in dataset
-order): with the statistics the checkpoint carries (evaluation, deployment), and with
-every BatchNorm normalising by the batch's own statistics (as in training; the stored
-statistics are not changed). ``--images val`` uses the val set, ``train`` the training
+Evaluates the same weights twice: with the statistics the checkpoint carries (what
+val.py and deployment compute, ``core.evaluate.evaluate``), and in batches of
+``--batch_size`` images (dataset order) with every BatchNorm normalising by the batch's
+own statistics (as in training; the stored statistics are not changed). ``--images val`` uses the val set, ``train`` the training
 images through the val transforms. A large gap means the weights depend on batch
 statistics that a single image at deployment does not have (log/learning_matrix.md).
 Prints mIoU and per-class IoU for each mode.
@@ -28,18 +28,18 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def score(model, images, labels, num_classes, ignore_index, batch_size, batch_statistics):
-    """(mIoU, per-class IoU) of ``model`` over the images, in batches."""
+def batch_statistics_score(model, images, labels, num_classes, ignore_index, batch_size):
+    """(mIoU, per-class IoU) of ``model`` over the images, every BatchNorm normalising by
+    the batch's own statistics; the stored statistics are left as they were."""
     import paddle
     from paddleseg_fastfcn.core.distributed import batch_norm_layers
     from paddleseg_fastfcn.core.metrics import AreaAccumulator, areas_from_confusion, compute_metrics
     model.eval()
     layers = [layer for _, layer in batch_norm_layers(model)]
     momenta = [layer._momentum for layer in layers]
-    if batch_statistics:
-        for layer in layers:
-            layer.train()
-            layer._momentum = 1.0  # Paddle keeps momentum x running: the stored statistics stay
+    for layer in layers:
+        layer.train()
+        layer._momentum = 1.0  # Paddle keeps momentum x running: the stored statistics stay
     accumulator = AreaAccumulator(num_classes, ignore_index)
     try:
         with paddle.no_grad():
@@ -52,12 +52,13 @@ def score(model, images, labels, num_classes, ignore_index, batch_size, batch_st
             layer._momentum = momentum
         model.eval()
     metrics = compute_metrics(*areas_from_confusion(accumulator.confusion))
-    return float(metrics['miou']), [round(float(v), 4) for v in metrics['class_iou']]
+    return float(metrics['miou']), metrics['class_iou']
 
 
 def main(argv=None):
     args = parse_args(argv)
     from paddleseg_fastfcn.core.builder import build_model, load_config
+    from paddleseg_fastfcn.core.evaluate import evaluate
     from paddleseg_fastfcn.core.precise_bn import build_bn_dataset
     from paddleseg.cvlibs import SegBuilder
     from paddleseg_fastfcn.utils.weights import load_weights
@@ -71,11 +72,13 @@ def main(argv=None):
     labels = [np.asarray(s['label']).reshape(np.asarray(s['img']).shape[-2:]) for s in samples]
     print('{} images ({} set{}), batches of {}'.format(
         len(images), args.images, ', val transforms' if args.images == 'train' else '', args.batch_size))
-    for name, batch_statistics in (('population statistics (the checkpoint\'s)', False),
-                                   ('batch statistics', True)):
-        miou, per_class = score(model, images, labels, dataset.num_classes, dataset.ignore_index,
-                                args.batch_size, batch_statistics)
-        print('{:<42} mIoU {:.4f}  per class {}'.format(name, miou, per_class))
+    # Population statistics: what val.py computes (one image at a time gives the same result).
+    population = evaluate(model, dataset, print_detail=False)
+    scores = [('population statistics (the checkpoint\'s)', float(population['miou']), population['class_iou']),
+              ('batch statistics',) + batch_statistics_score(model, images, labels, dataset.num_classes,
+                                                             dataset.ignore_index, args.batch_size)]
+    for name, miou, per_class in scores:
+        print('{:<42} mIoU {:.4f}  per class {}'.format(name, miou, [round(float(v), 4) for v in per_class]))
     return 0
 
 

@@ -38,38 +38,31 @@ def use_population_statistics(model):
     return len(layers)
 
 
-def in_frozen_phase(iteration, freeze_from):
-    """Whether the step after ``iteration`` normalises by frozen population statistics.
-
-    Args:
-        iteration (int): the iterations done so far.
-        freeze_from (int | None): ``precise_bn.freeze_from`` (None: never).
-    """
-    return freeze_from is not None and iteration >= freeze_from
-
-
 def statistics_are_fixed(iteration, freeze_from):
-    """Whether the statistics at ``iteration`` are the frozen ones (set at ``freeze_from``),
-    so an evaluation or checkpoint there must not re-estimate them."""
+    """Whether iteration ``iteration`` (its step, evaluation and checkpoint) uses the frozen
+    statistics set at ``freeze_from`` (None: never), which must then not be re-estimated."""
     return freeze_from is not None and iteration > freeze_from
 
 
-def prepare_frozen_step(model, bn_batches, done, log):
+def prepare_frozen_step(model, bn_batches, done, save_interval, log):
     """Before the step after ``done`` iterations, in the frozen phase: BN in eval mode.
 
-    At ``bn_batches.freeze_from`` itself the statistics are first re-estimated with the
-    current weights (what a checkpoint there carries: same weights, same batches, so a
-    run resumed from it re-estimates the same values); a run resumed later continues
-    with the frozen statistics its checkpoint holds.
+    At ``bn_batches.freeze_from`` itself the statistics must be the ones re-estimated
+    with the current weights. When that iteration is a checkpoint's, the checkpoint's
+    re-estimation (or, resumed there, its saved statistics) already set them; otherwise
+    they are re-estimated here. A run resumed later continues with the frozen
+    statistics its checkpoint holds.
 
     Args:
         model (paddle.nn.Layer): the network.
         bn_batches (precise_bn.BNBatches): the batches statistics are estimated from.
         done (int): the iterations done.
+        save_interval (int): iterations between checkpoints.
         log: the trainer's logger (``info``).
     """
     if done == bn_batches.freeze_from:
-        recompute_bn_statistics(model, bn_batches)
+        if done == 0 or done % save_interval:
+            recompute_bn_statistics(model, bn_batches)
         log.info('precise_bn.freeze_from: BatchNorm statistics re-estimated at iteration {}; '
                  'training normalises by them, frozen, from iteration {} on'.format(done, done + 1))
     use_population_statistics(model)

@@ -23,8 +23,7 @@ from paddleseg_fastfcn.core.distributed import (all_finite, init_distributed,
 from paddleseg_fastfcn.core.inference_options import InferenceOptions
 from paddleseg_fastfcn.core.loss_terms import check_finite, term_names, weighted_loss_terms
 from paddleseg_fastfcn.core.optim import build_optimizer, group_lr_multipliers
-from paddleseg_fastfcn.core.population_bn import (in_frozen_phase, prepare_frozen_step,
-                                                  statistics_are_fixed)
+from paddleseg_fastfcn.core.population_bn import prepare_frozen_step, statistics_are_fixed
 from paddleseg_fastfcn.core.precise_bn import bn_batches_from_config, recompute_bn_statistics
 from paddleseg_fastfcn.core.sampler import ShardedBatchSampler
 from paddleseg_fastfcn.core.seeded_dataset import SeededDataset
@@ -196,8 +195,9 @@ def _loop(run, settings, log):
     for data in loader:
         reader_cost = time.time() - tic
         iteration = state.iteration + 1
-        if in_frozen_phase(state.iteration, freeze_from):
-            prepare_frozen_step(run.model, run.bn_batches, state.iteration, log)
+        if statistics_are_fixed(iteration, freeze_from):
+            prepare_frozen_step(run.model, run.bn_batches, state.iteration,
+                                settings.save_interval, log)
         term_values, lr = _step(run, train_model, scaler, data, iteration, settings)
         state.iteration, state.epoch = iteration, sampler.epoch_of(iteration - 1) + 1
         window.add(term_values, time.time() - tic, reader_cost)
