@@ -1,4 +1,4 @@
-"""Verified, cached downloads of weight files, and safe extraction of weight archives.
+"""Verified, cached downloads of weight files (archives are unpacked by :mod:`.weight_archive`).
 
 Paddle's ``get_path_from_url`` can check an md5 only and does not compare the
 received size with ``Content-Length``; weight URLs publish sha256 prefixes
@@ -6,8 +6,7 @@ received size with ``Content-Length``; weight URLs publish sha256 prefixes
 downloader checks those instead.
 
 Cache layout: ``<cache_dir>/<sha1(url)[:16]>/<file name>`` (many URLs end in the
-same ``model.pdparams``); archives are unpacked next to themselves into
-``<archive name without .tar.gz>/``. A file appears in the cache only complete and
+same ``model.pdparams``). A file appears in the cache only complete and
 verified: it is streamed into a temporary file of the same directory, fsync'ed,
 checked, then renamed with ``os.replace`` (atomic, so ranks that download at the
 same time each publish a complete copy and never read a partial one).
@@ -16,9 +15,6 @@ import hashlib
 import http.client
 import os
 import re
-import shutil
-import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 from urllib.parse import unquote, urlparse
@@ -29,7 +25,6 @@ DEFAULT_CACHE_DIR = os.path.join('~', '.cache', 'paddleseg_fastfcn', 'pretrained
 # torch.hub's convention: '<name>-<first hex digits of the sha256>.<ext>'. At least
 # 8 digits, so that names such as 'r50-d8.pth' are not read as hashes.
 HASH_IN_NAME = re.compile(r'-([0-9a-f]{8,64})\.')
-ARCHIVE_SUFFIXES = ('.tar.gz', '.tgz', '.tar')
 CHUNK = 1 << 20
 
 
@@ -142,65 +137,3 @@ def fetch(url, sha256=None, cache_dir=None, timeout=60):
     write_atomically(target, write, what='download of {}'.format(url))
     fsync_dir(url_dir)
     return target
-
-
-def is_archive(path):
-    return str(path).endswith(ARCHIVE_SUFFIXES)
-
-
-def extract_archive(archive, dest_root=None):
-    """Unpack a ``.tar[.gz]`` weight archive once; returns the folder it was unpacked into.
-
-    Members are extracted with tarfile's ``'data'`` filter (Python's own guard
-    against absolute paths, ``..`` components, links leaving the folder, device
-    files and set-uid bits), so a crafted archive cannot write outside it.
-
-    Args:
-        archive (str): the archive file.
-        dest_root (str | None): where to unpack (default: the archive's folder).
-
-    Raises:
-        ValueError: the archive cannot be read or a member is refused (named).
-    """
-    base = os.path.basename(archive)
-    for suffix in ARCHIVE_SUFFIXES:
-        if base.endswith(suffix):
-            base = base[:-len(suffix)]
-            break
-    dest_root = dest_root or os.path.dirname(os.path.abspath(archive))
-    target = os.path.join(dest_root, base + '.extracted')
-    if os.path.isdir(target):
-        if os.path.getmtime(target) >= os.path.getmtime(archive):
-            return target
-        shutil.rmtree(target, ignore_errors=True)  # unpacked from an older archive
-    os.makedirs(dest_root, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=dest_root, prefix='.part_')
-    try:
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp, filter='data')
-    except (tarfile.TarError, OSError) as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ValueError('{}: cannot unpack the archive safely: {}'.format(archive, e)) from e
-    try:
-        os.replace(tmp, target)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not os.path.isdir(target):
-            raise
-        # another process (rank) published the same folder first: use it
-    return target
-
-
-def find_weights_in(folder, archive):
-    """The ``.pdparams`` file inside an unpacked archive (``model.pdparams`` preferred).
-
-    Raises:
-        ValueError: none, or several without one named ``model.pdparams``.
-    """
-    found = sorted(os.path.join(root, f) for root, _, files in os.walk(folder)
-                   for f in files if f.endswith('.pdparams'))
-    preferred = [p for p in found if os.path.basename(p) == 'model.pdparams']
-    if len(preferred) == 1 or len(found) == 1:
-        return (preferred or found)[0]
-    raise ValueError('{}: expected one model.pdparams in the archive, found: {}'.format(
-        archive, [os.path.relpath(p, folder) for p in found] or 'no .pdparams file'))

@@ -7,10 +7,20 @@ Every callable or class a pickle can invoke is obtained through
 allow-list therefore refuses the file before anything it names can run. The
 format readers (Paddle's ``.pdparams`` / ``.pdopt`` / checkpoint state, PyTorch's
 ``.pth``) each pass their own allow-list.
+
+Every load is bounded too (:mod:`.pickle_bounds`): the file's size against the
+``WEIGHT_BYTES`` cap, the opcodes scanned before the C unpickler allocates what they
+declare, and what was built checked for depth and expanded size before anything
+walks it.
 """
+import contextlib
 import io
+import mmap
 import os
 import pickle
+
+from . import limits
+from .pickle_bounds import check_structure, map_leaves, scan
 
 
 class UnsafePickleError(pickle.UnpicklingError, ValueError):
@@ -67,19 +77,75 @@ class RestrictedUnpickler(pickle.Unpickler):
         return self._persistent(pid)
 
 
+class Pending:
+    """Base of the stand-ins an allow-list may give for an object completed by BUILD
+    (e.g. an array whose data is checked before it is built): once the pickle is
+    loaded, each is replaced by its :meth:`value`."""
+
+    def value(self):
+        raise NotImplementedError
+
+
+def _finish(value):
+    return value.value() if isinstance(value, Pending) else value
+
+
+def restricted_load_at(buffer, start, path, allowed, persistent_load=None, what='this file', encoding='ASCII'):
+    """Unpickle the pickle at ``buffer[start]`` with :class:`RestrictedUnpickler`, bounded.
+
+    Args:
+        buffer (bytes | mmap.mmap): holds the pickle (a file may hold several in a row).
+        start (int): offset of its first opcode.
+        path, allowed, persistent_load, what, encoding: see :class:`RestrictedUnpickler`.
+
+    Returns:
+        tuple: (the object, the offset just past the pickle).
+
+    Raises:
+        LimitExceeded: the pickle declares more than it holds or than a cap allows.
+        UnsafePickleError: it names a global outside ``allowed``.
+    """
+    end = scan(buffer, path, start)
+    stream = buffer if isinstance(buffer, mmap.mmap) else io.BytesIO(buffer)
+    stream.seek(start)
+    obj = RestrictedUnpickler(stream, path, allowed, persistent_load, what, encoding).load()
+    check_structure(obj, path)
+    return map_leaves(obj, _finish), end
+
+
 def restricted_loads(data, path, allowed, persistent_load=None, what='this file', encoding='ASCII'):
-    """Unpickle ``data`` (bytes) with :class:`RestrictedUnpickler`."""
-    return RestrictedUnpickler(io.BytesIO(data), path, allowed, persistent_load, what, encoding).load()
+    """Unpickle ``data`` (bytes) with :class:`RestrictedUnpickler`, bounded (see :func:`restricted_load_at`)."""
+    return restricted_load_at(data, 0, path, allowed, persistent_load, what, encoding)[0]
 
 
-def restricted_load(path, allowed, persistent_load=None, what='this file', encoding='ASCII'):
-    """Unpickle the file at ``path`` with :class:`RestrictedUnpickler`.
+@contextlib.contextmanager
+def mapped_file(path):
+    """The file at ``path`` as a read-only buffer (mapped, not read), once its size passes ``WEIGHT_BYTES``.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        UnsafePickleError: the pickle names a global outside ``allowed``.
+        LimitExceeded: the file is larger than the cap.
     """
     if not os.path.isfile(path):
         raise FileNotFoundError('file not found: {}'.format(path))
     with open(path, 'rb') as f:
-        return RestrictedUnpickler(f, path, allowed, persistent_load, what, encoding).load()
+        size = os.fstat(f.fileno()).st_size
+        limits.check('WEIGHT_BYTES', size, path, 'its size in bytes')
+        if size == 0:
+            yield b''
+            return
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buffer:
+            yield buffer
+
+
+def restricted_load(path, allowed, persistent_load=None, what='this file', encoding='ASCII'):
+    """Unpickle the file at ``path`` with :class:`RestrictedUnpickler`, bounded (see :func:`restricted_load_at`).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        UnsafePickleError: the pickle names a global outside ``allowed``.
+        LimitExceeded: the file is larger than ``WEIGHT_BYTES``, or its pickle declares
+            more than it holds or than a cap allows.
+    """
+    with mapped_file(path) as buffer:
+        return restricted_load_at(buffer, 0, path, allowed, persistent_load, what, encoding)[0]

@@ -9,10 +9,13 @@ BUILD opcode cannot change them. Facts from pytorch's ``torch/_utils.py``
 ``torch/_weights_only_unpickler.py`` (the globals torch itself admits).
 """
 import collections
+import math
 import pickle
 import re
 
 import numpy as np
+
+from . import limits
 
 BFLOAT16 = 'bfloat16'  # numpy has no bfloat16: read as uint16, widened to float32
 # torch storage class / dtype name -> numpy dtype (or BFLOAT16).
@@ -61,13 +64,33 @@ class TorchDtype(StorageType):
     __slots__ = ()
 
 
-class Storage(Frozen):
-    """A storage read from the file: a flat array of ``numel`` elements."""
-    __slots__ = ('key', 'array')
+class TensorBytes:
+    """The bytes of the tensors one file has built so far, against the ``WEIGHT_BYTES`` cap:
+    every tensor is a copy of its view, so many views of one storage add up."""
 
-    def __init__(self, key, array):
+    def __init__(self, path):
+        self.path, self.total = path, 0
+
+    def take(self, nbytes, what):
+        self.total += nbytes
+        if self.total > limits.cap('WEIGHT_BYTES'):
+            limits.check('WEIGHT_BYTES', self.total, self.path, 'the bytes of its tensors up to {}'.format(what))
+
+
+class Storage(Frozen):
+    """A storage read from the file: a flat array of ``numel`` elements.
+
+    Attributes:
+        key (str): its key in the file.
+        array (np.ndarray | None): shape ``(numel,)``; None until read (legacy files).
+        built (TensorBytes): shared by the storages of one file.
+    """
+    __slots__ = ('key', 'array', 'built')
+
+    def __init__(self, key, array, built):
         object.__setattr__(self, 'key', key)
         object.__setattr__(self, 'array', array)
+        object.__setattr__(self, 'built', built)
 
 
 class Call(Frozen):
@@ -92,8 +115,16 @@ def is_int(value):
 def rebuild_tensor(storage, offset, size, stride, requires_grad=False, backward_hooks=None, metadata=None):
     """``torch._utils._rebuild_tensor_v2``: the strided view ``size``/``stride`` of ``storage``, copied.
 
+    A zero or overlapping stride can expand a few stored bytes into gigabytes (torch
+    saves an ``expand``-ed tensor that way), and each tensor is a copy: the bytes of
+    the copies one file builds are checked against ``WEIGHT_BYTES`` before each is
+    allocated.
+
     Returns:
         np.ndarray: shape ``size``, contiguous, the storage's dtype (bfloat16 -> float32).
+
+    Raises:
+        LimitExceeded: the file's tensors add up past the cap.
     """
     del requires_grad, backward_hooks, metadata  # autograd state; nothing to keep
     if not isinstance(storage, Storage):
@@ -105,6 +136,8 @@ def rebuild_tensor(storage, offset, size, stride, requires_grad=False, backward_
     array = storage.array
     if 0 in size:
         return np.zeros(size, array.dtype)
+    storage.built.take(math.prod(size) * array.itemsize, 'a tensor of size {} stride {} of storage {!r}'.format(
+        size, stride, storage.key))
     last = offset + sum((n - 1) * s for n, s in zip(size, stride))
     if last >= array.size:
         raise pickle.UnpicklingError('storage {}: a tensor of size {} stride {} at offset {} reads element {} '

@@ -15,18 +15,72 @@ tensors with ``torch._utils._rebuild_tensor_v2``. The unpickler here is
 :data:`~paddleseg_fastfcn.utils.torch_globals.ALLOWED_GLOBALS`: the torch names a
 weights file uses, each mapped to a numpy stand-in, so a tensor becomes an
 ``np.ndarray``, and any other global is refused with the file and the global named.
+
+Nothing is allocated for what the file merely declares: the zip's entries are
+checked against the file and the caps of :mod:`.limits` before any is read
+(:func:`open_zip`), a legacy storage's size against the bytes that remain, every
+pickle by :mod:`.safe_pickle`, every tensor view against its storage.
 """
-import io
+import os
 import pickle
 import struct
 import zipfile
 
-from paddleseg_fastfcn.utils.safe_pickle import RestrictedUnpickler, UnsafePickleError
+from paddleseg_fastfcn.utils import limits
+from paddleseg_fastfcn.utils.safe_pickle import UnsafePickleError, mapped_file, restricted_load_at, restricted_loads
+from paddleseg_fastfcn.utils.pickle_bounds import map_leaves
 from paddleseg_fastfcn.utils.torch_globals import (
-    ALLOWED_GLOBALS, Call, Frozen, Storage, TorchFileError, check_pid, element_size, rebuild_tensor, storage_array)
+    ALLOWED_GLOBALS, Call, Frozen, Storage, TensorBytes, TorchFileError, check_pid, element_size, rebuild_tensor,
+    storage_array)
 
 LEGACY_MAGIC = 0x1950a86a20f9469cfc6c  # torch.serialization.MAGIC_NUMBER
 LEGACY_PROTOCOL = 1001
+DEFLATE_MAX_RATIO = 1032  # deflate cannot expand its input more than this
+# A central-directory record is 46 bytes plus its name, extra field and comment: 1 KiB
+# is far more than any torch entry uses, and bounds what zipfile parses per declared entry.
+CD_RECORD_MAX = 46 + 1024
+
+
+def open_zip(path):
+    """``zipfile.ZipFile(path)`` once its central directory and every entry fit the file and the caps.
+
+    Checked before any entry is read: the entry count (``ARCHIVE_MEMBERS``), the
+    central directory's size against the entries it declares, each entry's data
+    within the file, the uncompressed sizes' sum (``WEIGHT_BYTES``) and each
+    compressed entry's ratio (deflate's maximum).
+
+    Raises:
+        LimitExceeded: naming the file, what it declares and the cap or what it holds.
+        zipfile.BadZipFile: not a zip.
+    """
+    size = os.path.getsize(path)
+    limits.check('WEIGHT_BYTES', size, path, 'its size in bytes')
+    with open(path, 'rb') as f:
+        end = zipfile._EndRecData(f)  # what ZipFile reads first; private, but stable since Python 2
+    if not end:
+        raise zipfile.BadZipFile('{}: not a zip file'.format(path))
+    entries, cd_size = end[zipfile._ECD_ENTRIES_TOTAL], end[zipfile._ECD_SIZE]
+    limits.check('ARCHIVE_MEMBERS', entries, path, 'its zip entries (as its end record declares)')
+    limits.check_holds(cd_size, entries * CD_RECORD_MAX, path, 'its zip central directory, in bytes, '
+                       '(for {} entries, at most {} bytes each)'.format(entries, CD_RECORD_MAX))
+    archive = zipfile.ZipFile(path)
+    try:
+        infos = archive.infolist()
+        limits.check('ARCHIVE_MEMBERS', len(infos), path, 'its zip entries')
+        total = 0
+        for info in infos:
+            limits.check_holds(info.header_offset + 30 + info.compress_size, size, path,
+                               'zip entry {!r} (header offset + compressed size, in bytes)'.format(info.filename))
+            if info.compress_type != zipfile.ZIP_STORED:
+                limits.check_holds(info.file_size, DEFLATE_MAX_RATIO * max(info.compress_size, 1), path,
+                                   'zip entry {!r} (uncompressed bytes, against {}x its {} compressed bytes)'.format(
+                                       info.filename, DEFLATE_MAX_RATIO, info.compress_size))
+            total += info.file_size
+            limits.check('WEIGHT_BYTES', total, path, "its zip entries' uncompressed sizes (summed so far)")
+    except BaseException:
+        archive.close()
+        raise
+    return archive
 
 
 def _archive_top(archive, path):
@@ -43,7 +97,8 @@ def _archive_top(archive, path):
 
 
 def _load_zip(path):
-    with zipfile.ZipFile(path) as archive:
+    built = TensorBytes(path)
+    with open_zip(path) as archive:
         top = _archive_top(archive, path)
         names = set(archive.namelist())
         big_endian = False
@@ -66,58 +121,67 @@ def _load_zip(path):
                     raise TorchFileError('{}: {} holds {} bytes, the pickle says {} elements ({} bytes)'.format(
                         path, entry, archive.getinfo(entry).file_size, numel, nbytes))
                 storages[key] = (dtype, Storage(key, storage_array(archive.read(entry), dtype, numel, big_endian,
-                                                                    '{}: {}'.format(path, entry))))
+                                                                    '{}: {}'.format(path, entry)), built))
             if storages[key][0] != dtype:
                 raise TorchFileError('{}: storage {!r} is read as two different types'.format(path, key))
             return storages[key][1]
 
-        data = archive.read(top + 'data.pkl')
-        return RestrictedUnpickler(io.BytesIO(data), path, ALLOWED_GLOBALS, persistent_load,
-                                   'a PyTorch weights file').load()
+        return restricted_loads(archive.read(top + 'data.pkl'), path, ALLOWED_GLOBALS, persistent_load,
+                                'a PyTorch weights file')
 
 
 def _load_legacy(path):
-    with open(path, 'rb') as f:
-        def plain(what):  # the header pickles hold only numbers, strings and dicts
-            return RestrictedUnpickler(f, path, {}, None, 'a PyTorch weights file ({})'.format(what)).load()
+    built = TensorBytes(path)
+    with mapped_file(path) as data:
+        pos = 0
+
+        def read_pickle(allowed, what, persistent_load=None):
+            nonlocal pos
+            obj, pos = restricted_load_at(data, pos, path, allowed, persistent_load,
+                                          'a PyTorch weights file ({})'.format(what))
+            return obj
 
         try:
-            magic = plain('magic number')
+            magic = read_pickle({}, 'magic number')  # the header pickles hold only numbers, strings and dicts
+        except limits.LimitExceeded:
+            raise
         except (pickle.UnpicklingError, EOFError, ValueError) as e:
             raise TorchFileError('{}: not a PyTorch checkpoint (neither a zip archive nor the legacy '
                                  'format: {})'.format(path, e)) from e
         if magic != LEGACY_MAGIC:
             raise TorchFileError('{}: not a PyTorch checkpoint (no zip, no legacy magic number)'.format(path))
-        if plain('protocol version') != LEGACY_PROTOCOL:
+        if read_pickle({}, 'protocol version') != LEGACY_PROTOCOL:
             raise TorchFileError('{}: unsupported legacy protocol version'.format(path))
-        sys_info = plain('system info')
+        sys_info = read_pickle({}, 'system info')
         big_endian = isinstance(sys_info, dict) and sys_info.get('little_endian') is False
         pending = {}  # key -> (Storage without its array yet, dtype, numel)
 
         def persistent_load(pid):
             key, dtype, numel = check_pid(pid, path)
             if key not in pending:
-                pending[key] = (Storage(key, None), dtype, numel)
+                pending[key] = (Storage(key, None, built), dtype, numel)
             return pending[key][0]
 
         # The storages' bytes follow the object, so tensors are built once they are read.
-        obj = _LegacyUnpickler(f, path, persistent_load).load()
-        keys = plain('storage keys')
+        obj = read_pickle(_LEGACY_GLOBALS, 'object', persistent_load)
+        keys = read_pickle({}, 'storage keys')
         if not (isinstance(keys, list) and sorted(map(str, keys)) == sorted(pending)):
             raise TorchFileError('{}: storage key list {!r} does not match the pickle'.format(path, keys))
         for key in map(str, keys):
             storage, dtype, numel = pending[key]
-            header = f.read(8)
-            if len(header) != 8:
+            if pos + 8 > len(data):
                 raise TorchFileError('{}: truncated before storage {!r}'.format(path, key))
-            (count,) = struct.unpack('>q' if big_endian else '<q', header)
+            (count,) = struct.unpack_from('>q' if big_endian else '<q', data, pos)
             if count != numel:
                 raise TorchFileError('{}: storage {!r} holds {} elements, the pickle says {}'.format(
                     path, key, count, numel))
             size = element_size(dtype) * numel
+            limits.check_holds(size, len(data) - pos - 8, path, 'storage {!r} ({:,} elements), in bytes,'.format(
+                key, numel))
             object.__setattr__(storage, 'array', storage_array(
-                f.read(size), dtype, numel, big_endian, '{}: storage {}'.format(path, key)))
-    return _resolve(obj)
+                data[pos + 8:pos + 8 + size], dtype, numel, big_endian, '{}: storage {}'.format(path, key)))
+            pos += 8 + size
+    return map_leaves(obj, lambda v: rebuild_tensor(*v.args) if isinstance(v, _DeferredTensor) else v)
 
 
 class _DeferredTensor(Frozen):
@@ -130,16 +194,6 @@ class _DeferredTensor(Frozen):
         object.__setattr__(self, 'args', (storage,) + args)
 
 
-class _LegacyUnpickler(RestrictedUnpickler):
-    """The legacy object pickle, with tensors deferred (see :class:`_DeferredTensor`)."""
-
-    def __init__(self, file, path, persistent_load):
-        allowed = dict(ALLOWED_GLOBALS)
-        allowed[('torch._utils', '_rebuild_tensor_v2')] = Call('torch._utils._rebuild_tensor_v2', _DeferredTensor)
-        allowed[('torch._utils', '_rebuild_parameter')] = Call('torch._utils._rebuild_parameter', _deferred_param)
-        super().__init__(file, path, allowed, persistent_load, 'a PyTorch weights file')
-
-
 def _deferred_param(data, requires_grad=False, backward_hooks=None):
     del requires_grad, backward_hooks
     if not isinstance(data, _DeferredTensor):
@@ -147,17 +201,10 @@ def _deferred_param(data, requires_grad=False, backward_hooks=None):
     return data
 
 
-def _resolve(obj):
-    """``obj`` with every deferred tensor (inside dicts, lists, tuples) built."""
-    if isinstance(obj, _DeferredTensor):
-        return rebuild_tensor(*obj.args)
-    if isinstance(obj, dict):
-        out = type(obj)((k, _resolve(v)) for k, v in obj.items())
-        out.__dict__.update(getattr(obj, '__dict__', {}))
-        return out
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_resolve(v) for v in obj)
-    return obj
+#: The legacy object pickle's globals: tensors deferred (see :class:`_DeferredTensor`).
+_LEGACY_GLOBALS = dict(ALLOWED_GLOBALS)
+_LEGACY_GLOBALS[('torch._utils', '_rebuild_tensor_v2')] = Call('torch._utils._rebuild_tensor_v2', _DeferredTensor)
+_LEGACY_GLOBALS[('torch._utils', '_rebuild_parameter')] = Call('torch._utils._rebuild_parameter', _deferred_param)
 
 
 def load_torch_file(path):
@@ -173,13 +220,14 @@ def load_torch_file(path):
     Raises:
         FileNotFoundError: no such file.
         UnsafePickleError: the pickle names a global outside ``ALLOWED_GLOBALS``.
+        LimitExceeded: the file declares more than it holds or than a cap allows.
         TorchFileError, pickle.UnpicklingError: a malformed file (the message names it).
     """
     with open(path, 'rb'):
         pass  # FileNotFoundError / PermissionError with the path, before any parsing
     try:
         return _load_zip(path) if zipfile.is_zipfile(path) else _load_legacy(path)
-    except (UnsafePickleError, TorchFileError):
+    except (UnsafePickleError, TorchFileError, limits.LimitExceeded):
         raise  # they name the file already
     except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, TypeError, IndexError, KeyError,
             AttributeError, struct.error) as e:  # a malformed pickle or archive, by the opcode that broke

@@ -7,9 +7,12 @@ read. :func:`read_paddle_file` reads every Paddle file this project loads with
 optimizer + LR-scheduler state and this project's ``train_state.pkl``: dicts,
 lists, tuples, strings, numbers and numpy arrays. PyTorch files are handed to
 ``torch_checkpoint.read_torch_checkpoint``; ``.tar[.gz]`` archives (PaddleSeg's
-``resnet50_vd_ssld_v2.tar.gz``) are unpacked safely and their ``model.pdparams`` read.
+``resnet50_vd_ssld_v2.tar.gz``) are unpacked bounded (:mod:`.weight_archive`) and
+their ``model.pdparams`` read. What a file declares is checked before it is built
+(:mod:`.safe_pickle`; an array's shape x itemsize against the bytes it gives).
 """
 import hashlib
+import math
 import os
 import pickle
 import zipfile
@@ -17,8 +20,9 @@ import zipfile
 import numpy as np
 from numpy.core import multiarray
 
-from . import download
-from .safe_pickle import UnsafePickleError, restricted_load
+from . import download, limits
+from .safe_pickle import Pending, UnsafePickleError, restricted_load
+from .weight_archive import extract_weights, is_archive
 
 
 class WeightsError(ValueError):
@@ -32,11 +36,51 @@ ARRAY_KINDS = 'biufc'
 TORCH_LEGACY_MAGIC = b'\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19'  # pickled LONG 0x1950a86a20f9469cfc6c
 
 
+def _numeric_dtype(*args):
+    dtype = np.dtype(*args)
+    if dtype.kind not in ARRAY_KINDS:
+        raise pickle.UnpicklingError('an array dtype {} refused: not numbers'.format(dtype))
+    return dtype
+
+
+class _ArrayState(Pending):
+    """What numpy's ``_reconstruct`` returns here: the array is built by BUILD's state
+    ``(version, shape, dtype, is_fortran, raw bytes)`` only once ``shape`` x itemsize
+    equals the bytes given (numpy would allocate first for a shape that overflows)."""
+    __slots__ = ('_array',)
+
+    def __init__(self):
+        self._array = None
+
+    def __setstate__(self, state):
+        if self._array is not None or not (isinstance(state, tuple) and len(state) in (4, 5)):
+            raise pickle.UnpicklingError('malformed array state')
+        shape, dtype, raw = state[-4], state[-3], state[-1]
+        if not (isinstance(dtype, np.dtype) and dtype.kind in ARRAY_KINDS and dtype.fields is None):
+            raise pickle.UnpicklingError('an array of dtype {!r}, not numbers'.format(dtype))
+        if not (isinstance(shape, tuple) and all(isinstance(n, int) and n >= 0 for n in shape)
+                and isinstance(raw, (bytes, bytearray))):
+            raise pickle.UnpicklingError('malformed array state (shape {!r}, data {})'.format(shape, type(raw)))
+        declared = math.prod(shape) * dtype.itemsize
+        if declared != len(raw):
+            raise pickle.UnpicklingError('an array of shape {} and dtype {} declares {:,} bytes, its data holds '
+                                         '{:,}'.format(shape, dtype, declared, len(raw)))
+        array = multiarray._reconstruct(np.ndarray, (0,), b'b')
+        array.__setstate__(state)
+        self._array = array
+
+    def value(self):
+        if self._array is None:
+            raise pickle.UnpicklingError('an array without its data')
+        return self._array
+
+
 def _ndarray_reconstruct(subtype, shape, dtype):
     # numpy's own _reconstruct, limited to plain ndarrays (no subclass can be built).
+    del shape, dtype  # numpy's placeholders (0,), b'b'; BUILD gives the real ones
     if subtype is not np.ndarray:
         raise pickle.UnpicklingError('array reconstruction of {!r} refused'.format(subtype))
-    return multiarray._reconstruct(subtype, shape, dtype)
+    return _ArrayState()
 
 
 def _latin1_encode(text, encoding='latin1'):
@@ -59,7 +103,7 @@ PADDLE_GLOBALS = {
     # the subtype argument of _reconstruct
     ('numpy', 'ndarray'): np.ndarray,
     # an array's dtype: dtype('f4', False, True), then BUILD with its byte order
-    ('numpy', 'dtype'): np.dtype,
+    ('numpy', 'dtype'): _numeric_dtype,
     # protocol 2 (paddle.save(..., protocol=2), older published files): the raw array bytes
     ('_codecs', 'encode'): _latin1_encode,
 }
@@ -69,10 +113,11 @@ def file_kind(path):
     """'torch', 'archive' or 'paddle' from the file's first bytes."""
     with open(path, 'rb') as f:
         head = f.read(16)
-    if head[:2] == b'\x1f\x8b' or download.is_archive(path):
+    if head[:2] == b'\x1f\x8b' or is_archive(path):
         return 'archive'
     if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as z:
+        from .torch_pickle import open_zip
+        with open_zip(path) as z:
             if any(n == 'data.pkl' or n.endswith('/data.pkl') for n in z.namelist()):
                 return 'torch'
     if head[2:2 + len(TORCH_LEGACY_MAGIC)] == TORCH_LEGACY_MAGIC:
@@ -80,17 +125,23 @@ def file_kind(path):
     return 'paddle'
 
 
-def _check_arrays(obj, path, where='value'):
-    """Raise unless every array in ``obj`` is numeric (no object / structured arrays)."""
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind not in ARRAY_KINDS or obj.dtype.fields is not None:
-            raise WeightsError('{}: {} is an array of dtype {}, not numbers'.format(path, where, obj.dtype))
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            _check_arrays(v, path, '{}[{!r}]'.format(where, k))
-    elif isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            _check_arrays(v, path, '{}[{}]'.format(where, i))
+def _check_arrays(obj, path):
+    """Raise unless every array in ``obj`` is numeric (no object / structured arrays); no recursion."""
+    stack = [(obj, None)]  # (value, (parent's entry, key)): the key path is spelled out only for a message
+    while stack:
+        value, parent = stack.pop()
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in ARRAY_KINDS or value.dtype.fields is not None:
+                where = []
+                while parent is not None:
+                    parent, key = parent
+                    where.append('[{!r}]'.format(key))
+                raise WeightsError('{}: value{} is an array of dtype {}, not numbers'.format(
+                    path, ''.join(reversed(where)), value.dtype))
+        elif isinstance(value, dict):
+            stack.extend((v, (parent, k)) for k, v in value.items())
+        elif isinstance(value, (list, tuple)):
+            stack.extend((v, (parent, i)) for i, v in enumerate(value))
 
 
 def _unpack(obj):
@@ -126,6 +177,8 @@ def read_paddle_file(path, what='weights', cache_dir=None):
         UnsafePickleError: the pickle names a global outside :data:`PADDLE_GLOBALS`
             (the message names the file and the global); nothing it names ran.
         WeightsError: the file is not readable as ``what``.
+        LimitExceeded: the file (or an archive's members) declares more than it holds or
+            than a cap of :mod:`.limits` allows; nothing was allocated for it.
     """
     if not os.path.isfile(path):
         raise FileNotFoundError('{} file not found: {}'.format(what, path))
@@ -136,12 +189,17 @@ def read_paddle_file(path, what='weights', cache_dir=None):
     if kind == 'archive':
         dest = os.path.join(download.cache_root(cache_dir), 'extracted',
                             hashlib.sha1(os.path.abspath(path).encode('utf-8')).hexdigest()[:16])
-        return read_paddle_file(download.find_weights_in(download.extract_archive(path, dest), path),
-                                what, cache_dir)
+        try:
+            weights = extract_weights(path, dest)
+        except limits.LimitExceeded:
+            raise
+        except ValueError as e:
+            raise WeightsError(str(e)) from e
+        return read_paddle_file(weights, what, cache_dir)
     try:
         obj = _unpack(restricted_load(path, PADDLE_GLOBALS, what='a Paddle {} file'.format(what),
                                        encoding='latin1'))
-    except UnsafePickleError:
+    except (UnsafePickleError, limits.LimitExceeded):
         raise
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, AttributeError) as e:
         raise WeightsError('{}: not a readable Paddle {} file: {}'.format(path, what, e)) from e
