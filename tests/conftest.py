@@ -86,6 +86,55 @@ def call_with_timeout():
     return call
 
 
+# Runs in a child: imports one reader module without the package's __init__ (which
+# imports paddle, ~400 MB the readers do not need), calls it, and reports the
+# outcome with its own peak RSS. An address-space limit keeps a regression from
+# taking the machine's memory: it then fails here as a MemoryError.
+_BOUNDED_CHILD = r"""
+import importlib, json, os, resource, sys, time, types
+resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+root, module, function, args = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+for name, sub in (('paddleseg_fastfcn', ''), ('paddleseg_fastfcn.utils', 'utils')):
+    package = types.ModuleType(name)
+    package.__path__ = [os.path.join(root, 'paddleseg_fastfcn', sub)]
+    sys.modules[name] = package
+call = getattr(importlib.import_module(module), function)
+def peak():  # VmHWM: this process's own peak (ru_maxrss also keeps the forking parent's)
+    with open('/proc/self/status') as f:
+        return next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')) / 1024
+before, start = peak(), time.perf_counter()
+try:
+    call(*args)
+    out = {'error': None, 'message': ''}
+except BaseException as e:
+    out = {'error': type(e).__name__, 'message': str(e)}
+out.update(seconds=time.perf_counter() - start, peak_mb=peak(), growth_mb=peak() - before,
+           paddle='paddle' in sys.modules)
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture()
+def bounded_call():
+    """``call(module, function, *args, env=None)``: run ``module.function(*args)`` (JSON
+    arguments) in a fresh Python without paddle, with ``env`` added to the environment;
+    returns ``{'error': exception type name or None, 'message', 'seconds', 'peak_mb',
+    'growth_mb' (peak RSS growth during the call), 'paddle'}``."""
+    import json
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def call(module, function, *args, env=None):
+        child_env = dict(os.environ, **(env or {}))
+        done = subprocess.run([sys.executable, '-c', _BOUNDED_CHILD, root, module, function, json.dumps(args)],
+                              capture_output=True, text=True, timeout=120, env=child_env, cwd=root)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    return call
+
+
 @pytest.fixture
 def small_filesystem(tmp_path):
     """``mount(size='2m')`` -> path of a fresh tmpfs of that size under ``tmp_path``, a real

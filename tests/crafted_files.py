@@ -1,11 +1,15 @@
-"""Weight / state files whose unpickling would run a command, for the safe-loader tests.
+"""Crafted weight / state files for the safe-loader tests.
 
 Each payload creates ``marker`` when a plain ``pickle.load`` (``paddle.load``)
 reads the file; the safe reader must refuse the file before that can happen.
+Other files declare far more than they hold; :func:`assert_refused_in_bounds`
+checks how a child process (``bounded_call`` in conftest) refused them.
 """
+import io
 import os
 import pickle
 import subprocess
+import tarfile
 
 import numpy as np
 
@@ -36,3 +40,34 @@ def write_crafted(path, marker, payload='posix.system', base=None, protocol=4):
     with open(path, 'wb') as f:
         pickle.dump(state, f, protocol=protocol)
     return path
+
+
+def tar_gz(members, declared=None):
+    """A .tar.gz holding ``members`` ({name: bytes}); ``declared`` ({name: size}) adds
+    headers that declare ``size`` bytes and are followed by no data."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w:gz', format=tarfile.GNU_FORMAT) as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for name, size in (declared or {}).items():
+            info = tarfile.TarInfo(name)
+            info.size = size
+            tar.fileobj.write(info.tobuf(tarfile.GNU_FORMAT))
+    return buf.getvalue()
+
+
+#: What a refusal may cost: peak RSS of the child (Python + numpy is ~40-100 MB), its
+#: growth during the call, and wall time (generous: any CPU, a shared machine).
+MAX_PEAK_MB, MAX_GROWTH_MB, MAX_SECONDS = 500, 400, 20
+
+
+def assert_refused_in_bounds(outcome, error, *fragments):
+    """``outcome`` (from ``bounded_call``) is a refusal of type ``error`` whose message holds
+    every fragment, reached within the memory and time bounds above, without paddle."""
+    assert outcome['error'] == error, outcome
+    for fragment in fragments:
+        assert fragment in outcome['message'], (fragment, outcome['message'])
+    assert outcome['peak_mb'] < MAX_PEAK_MB and outcome['growth_mb'] < MAX_GROWTH_MB, outcome
+    assert outcome['seconds'] < MAX_SECONDS and not outcome['paddle'], outcome

@@ -2,10 +2,8 @@
 rules per use, errors naming every key, verified cached downloads, safe archives."""
 import concurrent.futures
 import hashlib
-import io
 import os
 import pickle
-import tarfile
 import zipfile
 
 import numpy as np
@@ -16,7 +14,7 @@ import pytest
 from paddleseg_fastfcn.utils import (DownloadError, UnsafePickleError, WeightsError,
                                      load_backbone_weights, load_weights, read_paddle_file)
 from paddleseg_fastfcn.utils.download import fetch
-from tests.crafted_files import write_crafted
+from tests.crafted_files import tar_gz, write_crafted
 
 
 class TwoConvs(nn.Layer):
@@ -177,20 +175,10 @@ def test_missing_backbone_file_says_where_to_get_it_and_how_to_start_from_scratc
     assert 'random weights' in capsys.readouterr().out
 
 
-def _tar_gz(members):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode='w:gz') as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 def test_paddleseg_tar_gz_archive_loads_locally_and_by_url(tmp_path, loopback_files):
     paddle.seed(3)
     source = TwoConvs()
-    archive = _tar_gz({'resnet_vd_ssld_v2/model.pdparams': _paddleseg_layout(source)})
+    archive = tar_gz({'resnet_vd_ssld_v2/model.pdparams': _paddleseg_layout(source)})
     local = tmp_path / 'resnet_vd_ssld_v2.tar.gz'
     local.write_bytes(archive)
     cache = str(tmp_path / 'cache')
@@ -202,7 +190,7 @@ def test_paddleseg_tar_gz_archive_loads_locally_and_by_url(tmp_path, loopback_fi
 
 def test_archive_member_leaving_the_folder_is_refused(tmp_path):
     path = tmp_path / 'evil.tar.gz'
-    path.write_bytes(_tar_gz({'../outside.txt': b'x', 'model.pdparams': b''}))
+    path.write_bytes(tar_gz({'../outside.txt': b'x', 'model.pdparams': b''}))
     with pytest.raises(ValueError, match='cannot unpack the archive safely'):
         read_paddle_file(str(path), cache_dir=str(tmp_path / 'cache'))
     assert not any(f == 'outside.txt' for _, _, files in os.walk(tmp_path) for f in files)
@@ -299,7 +287,7 @@ def test_ranks_unpacking_one_archive_at_once_share_one_folder(tmp_path):
     paddle.seed(4)
     source = TwoConvs()
     archive = tmp_path / 'resnet_vd.tar.gz'
-    archive.write_bytes(_tar_gz({'resnet_vd/model.pdparams': _paddleseg_layout(source)}))
+    archive.write_bytes(tar_gz({'resnet_vd/model.pdparams': _paddleseg_layout(source)}))
     cache = str(tmp_path / 'cache')
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         states = list(pool.map(lambda _: read_paddle_file(str(archive), cache_dir=cache), range(4)))
