@@ -74,7 +74,8 @@ class TensorBytes:
     def take(self, nbytes, what):
         self.total += nbytes
         if self.total > limits.cap('WEIGHT_BYTES'):
-            limits.check('WEIGHT_BYTES', self.total, self.path, 'the bytes of its tensors up to {}'.format(what))
+            limits.check('WEIGHT_BYTES', self.total, self.path, 'the bytes of its tensors so far (the last {})'.format(
+                what))
 
 
 class Storage(Frozen):
@@ -136,7 +137,7 @@ def rebuild_tensor(storage, offset, size, stride, requires_grad=False, backward_
     array = storage.array
     if 0 in size:
         return np.zeros(size, array.dtype)
-    storage.built.take(math.prod(size) * array.itemsize, 'a tensor of size {} stride {} of storage {!r}'.format(
+    storage.built.take(math.prod(size) * array.itemsize, 'of size {} stride {} from storage {!r}'.format(
         size, stride, storage.key))
     last = offset + sum((n - 1) * s for n, s in zip(size, stride))
     if last >= array.size:
