@@ -23,7 +23,8 @@ import shutil
 import sys
 import tempfile
 
-from benchmarking.threads import pin_threads  # tools/, next to this script
+from benchmarking.machine import cpu_line  # tools/, next to this script
+from benchmarking.threads import pin_threads
 
 
 OPTIMIZATION_LEVELS = {'basic': 'ORT_ENABLE_BASIC', 'extended': 'ORT_ENABLE_EXTENDED',
@@ -203,6 +204,7 @@ def main(argv=None):
     shapes = args.input_shapes or [None] * len(args.models)
     results = [profile_model(path, args.threads, args.repeats, shape, args.graph_optimization)
                for path, shape in zip(args.models, shapes)]
+    print(cpu_line())
     print('ONNX Runtime CPU provider, {} intra-op thread(s), graph optimisation {}, median of {} run(s) '
           'after one warm-up\n'.format(args.threads, args.graph_optimization, args.repeats))
     print(render(results, args.top))

@@ -14,7 +14,8 @@ import argparse
 import os
 import sys
 
-from benchmarking.threads import pin_threads  # tools/, next to this script
+from benchmarking.machine import cpu_line  # tools/, next to this script
+from benchmarking.threads import pin_threads
 from benchmarking.timing import time_repeats
 
 
@@ -58,6 +59,7 @@ def main(argv=None):
     from paddleseg_fastfcn.models.layers.resize import interpolation_matrix, resize_align_corners
 
     setup('cpu', args.threads)  # the benchmark's thread and allocator settings
+    print(cpu_line())
     print('{} thread(s), median of {} call(s) after one warm-up'.format(args.threads, args.repeats))
     for (n, c, h, w), (ho, wo) in args.shapes:
         x = paddle.to_tensor(np.random.default_rng(0).normal(size=(n, c, h, w)).astype('float32'))

@@ -12,7 +12,8 @@ import argparse
 import os
 import sys
 
-from benchmarking.threads import pin_threads  # tools/, next to this script
+from benchmarking.machine import cpu_line  # tools/, next to this script
+from benchmarking.threads import pin_threads
 
 
 def parse_args(argv=None):
@@ -48,6 +49,7 @@ def main(argv=None):
     model, source = build_benchmark_model(args.model, args.num_classes, args.config_dir)
     model.eval()
     tables = [profile_stages(model, paddle.to_tensor(image_batch(*size)), args.repeats) for size in args.sizes]
+    print(cpu_line())
     print('{} ({}), dygraph, {} thread(s), median of {} forward(s)\n'.format(
         args.model, source, args.threads, args.repeats))
     print(render(tables, args.sizes))

@@ -19,9 +19,16 @@ Freed memory
     takes 12.7 ms against 1.7 ms on reused memory, and EncNet+JPU R50 at 512x512
     runs in 1.61 s against 1.05 s (OS8: 2.61 s vs 1.80 s; Paddle Inference with
     oneDNN 1.18 s vs 0.75 s) on this project's 2-core machine (docs/benchmark.md).
-    ``reuse_freed_memory`` makes glibc keep freed memory in its heap for the next
-    allocation; the price is that the process does not give memory back to the
-    system until it exits (peak RSS +4-33% in the benchmark).
+    ``reuse_freed_memory`` makes glibc serve every block from its heap and keep
+    freed memory there; a block is reused when a later request fits a free chunk.
+    What holds: once the heap has settled, repeated forwards at one input size
+    fault (almost) no pages in. It settles after a number of forwards that varies
+    from run to run: a smaller tensor can be placed inside a freed large block,
+    and the next block of that size then grows the heap (1 to 4 extra forwards
+    seen for a 3x3 conv + BN at 128x128, each faulting its 36 MiB im2col buffer in
+    again and adding it to RSS). The price: the process does not give memory back
+    to the system until it exits (peak RSS +4-33% in the benchmark; RSS between
+    forwards of EncNet+JPU R50 at 512x512 1211 vs 770 MiB, docs/benchmark.md).
 """
 import ctypes
 import os
@@ -93,6 +100,34 @@ def reuse_freed_memory(environ=os.environ):
     applied = mallopt(M_MMAP_MAX, 0) == 1 and mallopt(M_TRIM_THRESHOLD, -1) == 1
     _malloc_state['applied'] = applied
     return applied
+
+
+class _MallInfo2(ctypes.Structure):
+    """glibc's ``struct mallinfo2`` (glibc >= 2.33): the main arena's counters, in bytes."""
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        'arena', 'ordblks', 'smblks', 'hblks', 'hblkhd', 'usmblks', 'fsmblks', 'uordblks', 'fordblks',
+        'keepcost')]
+
+
+def heap_info():
+    """What glibc's allocator holds now, from ``mallinfo2(3)``.
+
+    Returns:
+        dict | None: ``heap_bytes`` (obtained with brk/sbrk), ``free_bytes`` (free
+        inside it, kept for reuse), ``mmapped_blocks`` and ``mmapped_bytes`` (blocks
+        served by their own ``mmap``, returned to the system on ``free``); None
+        off glibc or on a glibc older than 2.33.
+    """
+    if not sys.platform.startswith('linux'):
+        return None
+    try:
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError):
+        return None
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    return {'heap_bytes': info.arena, 'free_bytes': info.fordblks, 'mmapped_blocks': info.hblks,
+            'mmapped_bytes': info.hblkhd}
 
 
 def malloc_setting():

@@ -19,6 +19,7 @@ TOOLS = os.path.join(REPO, 'tools')
 sys.path.insert(0, TOOLS)
 from benchmarking.cases import OWN_MODELS, select_cases  # noqa: E402
 from benchmarking.comparisons import compare  # noqa: E402
+from benchmarking.machine import KERNEL_FLAGS, cpu_flags, flags_text  # noqa: E402
 from benchmarking.model_zoo import (DEFAULT_CONFIG_DIR, build_benchmark_model, find_config,  # noqa: E402
                                     training_losses)
 from benchmarking.timing import time_repeats  # noqa: E402
@@ -71,6 +72,19 @@ def test_select_cases_adds_export_for_deploy_and_rejects_unknown_names():
     assert cases[-1].params == {'backend': 'onnxruntime', 'model': 'enc_os8_r50', 'export': 'export_enc_os8_r50'}
     with pytest.raises(ValueError, match='unknown case.*no_such_case'):
         select_cases(['gemm', 'no_such_case'])
+
+
+def test_cpu_flags_lists_the_kernel_relevant_instruction_sets(tmp_path):
+    avx2 = tmp_path / 'avx2'
+    avx2.write_text('processor\t: 0\nmodel name\t: X\nflags\t\t: fpu sse avx avx2 fma\n\nprocessor\t: 1\n')
+    amx = tmp_path / 'amx'
+    amx.write_text('flags\t\t: avx2 avx512f avx512_vnni avx512_bf16 amx_bf16 amx_tile amx_int8 avx512bw\n')
+    assert cpu_flags(str(avx2)) == ['avx2']
+    assert cpu_flags(str(amx)) == list(KERNEL_FLAGS)
+    assert cpu_flags(str(tmp_path / 'missing')) is None
+    assert flags_text(['avx2']) == 'flags: avx2; lacks: ' + ' '.join(KERNEL_FLAGS[1:])
+    assert flags_text(list(KERNEL_FLAGS)) == 'flags: ' + ' '.join(KERNEL_FLAGS)
+    assert flags_text(None) == 'instruction-set flags not recorded'
 
 
 def test_time_repeats_runs_warmup_then_repeats():
@@ -203,6 +217,9 @@ def test_quick_run_prints_every_selected_row_and_writes_json(tmp_path):
     for label in ('EncNet+JPU R50', 'PaddleSeg 2.8 FastFCN', 'ONNX Runtime', 'numpy fp32 GEMM', 'train step'):
         assert label in proc.stdout
     assert '| comparison (slow / fast) |' in proc.stdout
+    # The report names the instruction sets the numbers were measured with.
+    assert doc['machine']['cpu_flags'] == cpu_flags()
+    assert flags_text(cpu_flags()) in proc.stdout
 
 
 def load_cli():

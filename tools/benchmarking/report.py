@@ -3,6 +3,7 @@ import json
 
 from .cases import model_label
 from .comparisons import achieved_gflops
+from .machine import flags_text
 from .scaling import render_table as scaling_table
 
 
@@ -78,10 +79,10 @@ def render_markdown(doc):
                 ', '.join('{}={}'.format(k, v) for k, v in sorted(s['env'].items()))) if s.get('env') else '')
         + ' MKL code path: MKL_DEBUG_CPU_TYPE={}.'.format(s.get('mkl_debug_cpu_type') or 'unset')
         + ' Allocator: {}.'.format(MALLOC_NOTES[s.get('malloc', 'system')]),
-        '**Machine**: {} ({} logical cores, {} GiB); paddlepaddle {}, paddleseg {}, onnxruntime {}; '
+        '**Machine**: {} ({}; {} logical cores, {} GiB); paddlepaddle {}, paddleseg {}, onnxruntime {}; '
         'load average {} at start, {} after the last case.'.format(
-            m['cpu'], m['logical_cores'], m['memory_gib'], m['versions'].get('paddlepaddle'),
-            m['versions'].get('paddleseg'), m['versions'].get('onnxruntime'),
+            m['cpu'], flags_text(m.get('cpu_flags')), m['logical_cores'], m['memory_gib'],
+            m['versions'].get('paddlepaddle'), m['versions'].get('paddleseg'), m['versions'].get('onnxruntime'),
             doc.get('load_start'), doc.get('load_end')),
         '' if not s.get('quick') else '**--quick: a smoke test on a tiny input, not a measurement.**',
         '',
