@@ -151,6 +151,17 @@ def test_evaluated_arguments_must_be_names(tmp_path, component, argument):
     assert not marker.exists()
 
 
+def test_download_pretrained_model_fetches_and_paddle_load_refuses(tmp_path, crafted, monkeypatch, loopback_files):
+    path, marker = crafted
+    monkeypatch.setenv('PADDLESEG_FASTFCN_HOME', str(tmp_path / 'cache'))
+    url = loopback_files.put('vit.pdparams', open(path, 'rb').read())
+    local = seg_utils.download_pretrained_model(url)  # what PaddleSeg's ViT / CAE backbones call
+    assert local.startswith(str(tmp_path / 'cache')) and loopback_files.hits == ['/vit.pdparams']
+    with pytest.raises(UnsafePickleError) as info:
+        paddle.load(local)
+    _assert_refused(info, local, marker)
+
+
 @pytest.fixture
 def saved_state(tmp_path):
     layer = paddle.nn.Linear(3, 2)
