@@ -88,7 +88,14 @@ def _to_tensors(obj):
 
 
 def safe_paddle_load(original):
-    """``paddle.load`` with files read by ``read_paddle_file`` (``what`` from the suffix)."""
+    """``paddle.load`` with files read by ``read_paddle_file`` (``what`` from the suffix).
+
+    A file gives what ``paddle.load`` gives for a state dict / optimizer state: a dict of
+    Tensors (of arrays with ``return_numpy=True``); a file holding anything else (a
+    single saved Tensor) is refused as not a state dict. Buffers are checked by the
+    restricted unpickler first (Paddle's reader would hide the refusal behind "can not
+    parse"), then read by Paddle; inference-model prefixes and safetensors go to Paddle.
+    """
 
     @functools.wraps(original)
     def load(path, **configs):
@@ -155,7 +162,7 @@ def _names_only(cls, arguments):
 
     @functools.wraps(init)
     def checked(self, *args, **kwargs):
-        bound = inspect.signature(init).bind(self, *args, **kwargs)
+        bound = inspect.signature(init).bind_partial(self, *args, **kwargs)
         for name in arguments:
             value = bound.arguments.get(name)
             # Dotted names only ('nn.LayerNorm'): no call, no operator, no dunder can be written.
