@@ -174,16 +174,9 @@ def _names_only(cls, arguments):
     cls.__init__ = checked
 
 
-def _replace_everywhere(replacements):
-    """Set every module attribute that is a key of ``replacements`` (by identity) to its value."""
-    by_id = {id(old): new for old, new in replacements}  # the list keeps the old objects alive
-    for module in list(sys.modules.values()):
-        attrs = getattr(module, '__dict__', None)
-        if not isinstance(attrs, dict):
-            continue
-        for key, value in list(attrs.items()):
-            if id(value) in by_id:
-                attrs[key] = by_id[id(value)]
+# (replaced object, its replacement) once installed; keeps the replaced objects alive, so
+# that their ids stay theirs.
+REPLACED = []
 
 
 def install():
@@ -191,19 +184,17 @@ def install():
     import importlib
 
     import paddle
+    import paddle.hapi.hub as hub
     import paddleseg.cvlibs.config as seg_config
     import paddleseg.models  # noqa: F401  (the component modules, with their imported names)
     from paddleseg.utils import utils as seg_utils
-    if getattr(paddle.load, '_paddleseg_fastfcn_guard', False):
+    if REPLACED:
         return
     shim = _restricted_pickle()
     for name in PICKLE_READER_MODULES:
         importlib.import_module(name).pickle = shim
-    import paddle.hapi.hub as hub
-    new_load = safe_paddle_load(paddle.load)
-    new_load._paddleseg_fastfcn_guard = True
-    _replace_everywhere([
-        (paddle.load, new_load),
+    REPLACED[:] = [
+        (paddle.load, safe_paddle_load(paddle.load)),
         (seg_utils.load_pretrained_model, load_pretrained_model),
         (seg_utils.load_entire_model, load_entire_model),
         (seg_utils.download_pretrained_model, download_pretrained_model),
@@ -211,7 +202,13 @@ def install():
         (hub.load, _refuse('paddle.hub.load')),
         (hub.list, _refuse('paddle.hub.list')),
         (hub.help, _refuse('paddle.hub.help')),
-    ])
+    ]
+    by_id = {id(old): new for old, new in REPLACED}
+    for module in list(sys.modules.values()):
+        attrs = getattr(module, '__dict__', None)
+        for key, value in list(attrs.items()) if isinstance(attrs, dict) else ():
+            if id(value) in by_id:
+                attrs[key] = by_id[id(value)]
     for qualname, arguments in EVALUATED_ARGUMENTS.items():
         module, name = qualname.rsplit('.', 1)
         _names_only(getattr(importlib.import_module(module), name), arguments)
