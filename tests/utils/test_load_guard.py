@@ -132,6 +132,17 @@ def test_paddle_pickle_readers_refuse_a_crafted_file(crafted, module):
     assert not os.path.exists(marker)
 
 
+def test_paddle_pickle_readers_still_read_legitimate_files(tmp_path):
+    layer = paddle.nn.Linear(3, 2)
+    model = paddle.Model(layer)
+    model.prepare(paddle.optimizer.SGD(parameters=layer.parameters()))
+    model.save(str(tmp_path / 'hapi'))  # .pdparams and .pdopt, read back by hapi's own pickle reader
+    target = paddle.Model(paddle.nn.Linear(3, 2))
+    target.prepare(paddle.optimizer.SGD(parameters=target.parameters()))
+    target.load(str(tmp_path / 'hapi'))
+    np.testing.assert_array_equal(target.network.weight.numpy(), layer.weight.numpy())
+
+
 @pytest.mark.parametrize('entry', ['load', 'list', 'help'])
 def test_paddle_hub_is_refused_without_running_hubconf(tmp_path, entry):
     marker = tmp_path / 'marker'
