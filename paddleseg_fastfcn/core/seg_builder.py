@@ -47,6 +47,7 @@ class WeightLoadingSegBuilder(SegBuilder):
         self.random_init_warning = None
 
     def build_component(self, cfg):
+        """PaddleSeg's, with :data:`WEIGHT_FILE_ERRORS` raised as themselves (one line naming the file)."""
         try:
             return super().build_component(cfg)
         except RuntimeError as e:
