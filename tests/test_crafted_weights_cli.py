@@ -28,7 +28,10 @@ def run(tmp_path_factory):
 def _refused(capsys, marker, path, code):
     err = capsys.readouterr().err
     assert code == 1, err
-    assert 'UnsafePickleError: {}: refused to load'.format(path) in err and 'posix.system' in err
+    lines = [line for line in err.splitlines() if 'refused to load' in line]
+    assert 'Traceback' not in err and len(lines) == 1, err
+    assert lines[0].startswith('error: UnsafePickleError: {}: refused to load: its pickle calls posix.system, '
+                               'which is not something a Paddle '.format(path)), err
     assert not os.path.exists(marker)
 
 
@@ -77,6 +80,34 @@ def test_backbone_pretrained_path_and_url_refuse_a_crafted_file(run, tmp_path, c
         assert code == 1 and 'refused to load' in err and 'posix.system' in err, err
         assert not os.path.exists(marker)
     assert loopback_files.hits == ['/resnet18.pdparams']
+
+
+def _nested(config, tmp_path, pretrained):
+    """A config over ``config`` whose neck is PaddleSeg's ResNet18_vd with its own `pretrained`:
+    a weight file deeper than model[.backbone].pretrained, read by the component itself."""
+    path = tmp_path / 'nested.yml'
+    path.write_text('_base_: {}\nmodel:\n  neck:\n    _inherited_: False\n    type: ResNet18_vd\n'
+                    '    pretrained: {}\n'.format(config, pretrained))
+    return str(path)
+
+
+def test_a_crafted_file_at_any_depth_is_refused_by_train_val_and_predict(run, tmp_path, capsys):
+    tmp, config, checkpoint = run
+    trained = os.path.join(checkpoint, 'model.pdparams')  # a legitimate --model_path: the neck is refused
+    marker = str(tmp_path / 'marker')
+    path = write_crafted(str(tmp_path / 'neck.pdparams'), marker)
+    # train: the file named in a config over a `_base_`
+    code = train_cli.main(['--config', _nested(config, tmp_path, path), '--save_dir', str(tmp_path / 'out'),
+                           '--iters', '1'])
+    _refused(capsys, marker, path, code)
+    # val: the file given on the command line (--opts) over the config's `scratch`
+    code = val_cli.main(['--config', _nested(config, tmp_path, 'scratch'), '--model_path', trained,
+                         '--opts', 'model.neck.pretrained={}'.format(path)])
+    _refused(capsys, marker, path, code)
+    code = predict_cli.main(['--config', _nested(config, tmp_path, path), '--model_path', trained,
+                             '--image_path', str(tmp / 'data' / 'images' / 'im0.png'),
+                             '--save_dir', str(tmp_path / 'out')])
+    _refused(capsys, marker, path, code)
 
 
 def test_missing_backbone_weights_stop_before_training(run, tmp_path, capsys):

@@ -8,10 +8,17 @@ from paddleseg.cvlibs import SegBuilder
 from paddleseg.utils import logger
 from paddleseg.utils.utils import CachedProperty
 
+from paddleseg_fastfcn.utils.download import DownloadError
+from paddleseg_fastfcn.utils.load_guard import RefusedLoaderError
+from paddleseg_fastfcn.utils.safe_pickle import UnsafePickleError
+from paddleseg_fastfcn.utils.weight_files import WeightsError
 from paddleseg_fastfcn.utils.weights import SCRATCH, is_scratch, load_backbone_weights, load_weights
 
 # Config keys of weight files, taken out before PaddleSeg builds the components.
 WEIGHT_KEYS = ('pretrained', 'pretrained_sha256')
+# A weight file a component was given (at any depth) is bad input: its own error, which
+# names the file, reaches the scripts, not PaddleSeg's multi-line "Tried to create" wrapper.
+WEIGHT_FILE_ERRORS = (UnsafePickleError, WeightsError, DownloadError, RefusedLoaderError, FileNotFoundError)
 
 
 def _take(section, keys):
@@ -38,6 +45,15 @@ class WeightLoadingSegBuilder(SegBuilder):
         super().__init__(cfg)
         self.load_pretrained = load_pretrained
         self.random_init_warning = None
+
+    def build_component(self, cfg):
+        """PaddleSeg's, with :data:`WEIGHT_FILE_ERRORS` raised as themselves (one line naming the file)."""
+        try:
+            return super().build_component(cfg)
+        except RuntimeError as e:
+            if isinstance(e.__context__, WEIGHT_FILE_ERRORS):
+                raise e.__context__ from None
+            raise
 
     @CachedProperty
     def model(self):

@@ -159,6 +159,32 @@ def random_init_warning(layer_name, key='model.backbone.pretrained', on_purpose=
             'accuracy; {}'.format(layer_name, key, SCRATCH if on_purpose else 'not set', WHERE_TO_GET))
 
 
+def load_warm_start(layer, pretrained, sha256=None, cache_dir=None, key='pretrained'):
+    """Initialise ``layer`` from a related model's weights (rule: non-strict), unless told not to.
+
+    Args:
+        layer (paddle.nn.Layer): the layer (a whole model, usually).
+        pretrained (str | None): path or URL; None (or empty) loads nothing; ``'scratch'``
+            keeps the random initialisation on purpose (logged).
+        sha256, cache_dir: see :func:`load_weights`.
+        key (str): the config key, for the log line.
+
+    Returns:
+        LoadReport | None: None when nothing was loaded.
+
+    Raises:
+        FileNotFoundError, WeightsError, UnsafePickleError, download.DownloadError:
+            see :func:`load_weights`.
+    """
+    if pretrained is None or pretrained == '':
+        return None
+    if is_scratch(pretrained):
+        logger.info('{} starts from random weights on purpose ({} is {})'.format(
+            type(layer).__name__, key, SCRATCH))
+        return None
+    return load_weights(layer, pretrained, strict=False, sha256=sha256, cache_dir=cache_dir)
+
+
 def load_backbone_weights(backbone, pretrained, sha256=None, cache_dir=None, key='model.backbone.pretrained'):
     """Initialise a backbone from its ImageNet file (rule: exact except the classifier).
 

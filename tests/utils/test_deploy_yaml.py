@@ -52,6 +52,16 @@ def test_invalid_keys_are_named_with_the_file(tmp_path, change, message):
     assert not os.path.exists(tmp_path / 'out' / 'deploy.yaml')
 
 
+def test_a_python_tag_is_refused_naming_the_file_and_nothing_runs(tmp_path):
+    marker = tmp_path / 'marker'
+    path = tmp_path / 'deploy.yaml'
+    path.write_text("Deploy:\n  model: !!python/object/apply:os.system ['touch {}']\n".format(marker))
+    with pytest.raises(DeployConfigError, match=r"deploy\.yaml: YAML syntax error: could not determine a "
+                                                r"constructor for the tag .*python/object/apply:os\.system"):
+        DeployConfig(str(path))
+    assert not marker.exists()
+
+
 def test_missing_file_section_key_and_model_files(tmp_path):
     with pytest.raises(DeployConfigError, match='deploy.yaml not found'):
         DeployConfig(str(tmp_path / 'deploy.yaml'))

@@ -24,7 +24,7 @@ from paddleseg.models.layers import PPModule
 
 from paddleseg_fastfcn.models.heads.upsample import upsample_pooled
 from paddleseg_fastfcn.models.layers import adaptive_avg_pool, resize_bilinear
-from paddleseg_fastfcn.utils.weights import load_weights
+from paddleseg_fastfcn.utils.weights import load_warm_start
 
 # Widths FastSCNN.__init__ gives its pyramid pooling and feature fusion modules.
 HIGH_RES_CHANNELS = 64
@@ -94,9 +94,8 @@ class ExportableFastSCNN(FastSCNN):
         self.feature_fusion = MatmulFeatureFusionModule(
             HIGH_RES_CHANNELS, LOW_RES_CHANNELS, LOW_RES_CHANNELS, align_corners)
         self.pretrained = pretrained
-        if pretrained:
-            # A warm start, as FastFCNSegmentor's `pretrained` (rule: non-strict).
-            load_weights(self, pretrained, strict=False)
+        # A warm start from a related model (rule: non-strict); `scratch`: random on purpose.
+        load_warm_start(self, pretrained, key='model.pretrained')
 
     def forward(self, x):
         size = paddle.shape(x)[2:]

@@ -5,7 +5,7 @@ from paddleseg.cvlibs import manager
 
 from paddleseg_fastfcn.models.heads.decode_head import DecodeHead
 from paddleseg_fastfcn.models.layers import resize_align_corners
-from paddleseg_fastfcn.utils.weights import load_weights
+from paddleseg_fastfcn.utils.weights import load_warm_start
 
 
 def _feature_channels(component, attr):
@@ -65,9 +65,8 @@ class FastFCNSegmentor(nn.Layer):
         for part in (head, aux_head):
             if part is not None and part.num_classes is None:
                 part.set_num_classes(num_classes)
-        if pretrained:
-            # A warm start from a related model: the matching keys load (rule: non-strict).
-            load_weights(self, pretrained, strict=False)
+        # A warm start from a related model (rule: non-strict); `scratch`: random on purpose.
+        load_warm_start(self, pretrained, key='model.pretrained')
 
     def _check_consistency(self):
         feats = _feature_channels(self.backbone, 'feat_channels')
