@@ -37,8 +37,8 @@ import types
 
 import yaml
 
-from . import download
-from .safe_pickle import RestrictedUnpickler, UnsafePickleError
+from . import download, limits
+from .safe_pickle import UnsafePickleError, restricted_load_at
 from .weight_files import PADDLE_GLOBALS, read_paddle_file
 from .weights import load_warm_start
 
@@ -60,12 +60,27 @@ EVALUATED_ARGUMENTS = {'paddleseg.models.backbones.vision_transformer.VisionTran
 WHAT_BY_SUFFIX = {'.pdparams': 'weights', '.pdopt': 'optimizer state'}
 
 
-class _PaddleUnpickler(RestrictedUnpickler):
-    """``pickle.Unpickler``'s signature over the allow-list of Paddle's files."""
+class _PaddleUnpickler:
+    """``pickle.Unpickler``'s interface over the bounded, allow-listed reader.
+
+    ``load`` reads the one pickle at the file's position through
+    ``safe_pickle.restricted_load_at`` (declared sizes checked against the bytes and the
+    caps, then only :data:`PADDLE_GLOBALS` admitted) and leaves the file just past it, as
+    ``pickle.load`` does (a file may hold several pickles in a row).
+    """
 
     def __init__(self, file, *, encoding='ASCII', **_):
-        super().__init__(file, getattr(file, 'name', '<memory buffer>'), PADDLE_GLOBALS,
-                         what='a Paddle file', encoding=encoding)
+        self._file, self._encoding = file, encoding
+
+    def load(self):
+        name = str(getattr(self._file, 'name', '<memory buffer>'))
+        start = self._file.tell()
+        data = self._file.read(limits.cap('WEIGHT_BYTES') + 1)
+        limits.check('WEIGHT_BYTES', len(data), name, 'its size in bytes')
+        obj, end = restricted_load_at(data, 0, name, PADDLE_GLOBALS, what='a Paddle file',
+                                      encoding=self._encoding)
+        self._file.seek(start + end)
+        return obj
 
 
 def _restricted_pickle():
