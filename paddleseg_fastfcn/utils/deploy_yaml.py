@@ -3,7 +3,10 @@
 core/export.py writes it, core/onnx_export.py adds the ONNX model to it,
 deploy/python/infer.py, the ONNX check and the benchmark read it; all of them go
 through ``DeployConfig``, so the schema is checked in one place. File names in it
-are relative to the YAML's directory.
+are relative to the YAML's directory and must stay inside it: no absolute path, no
+``..``, no symbolic link leading out (a deploy.yaml must not make a runtime read an
+arbitrary file of the machine). ``check_files`` also checks the named files' contents
+(``utils.export_files``, ``utils.onnx_file``) before a runtime reads them.
 """
 import os
 
@@ -12,11 +15,14 @@ from paddleseg.cvlibs import manager
 from paddleseg.transforms import Compose
 
 from paddleseg_fastfcn.utils.atomic_write import write_text
+from paddleseg_fastfcn.utils.export_files import check_paddle_export
+from paddleseg_fastfcn.utils.onnx_file import check_onnx_file
 
 FILE_NAME = 'deploy.yaml'
 OUTPUT_OPS = ('argmax', 'softmax', 'none')
 REQUIRED_KEYS = ('model', 'params', 'transforms')
 DYNAMIC_INPUT_SHAPE = [-1, 3, -1, -1]
+FILE_KEYS = ('model', 'params', 'onnx_model')
 
 
 class DeployConfigError(ValueError):
@@ -36,6 +42,9 @@ def _check_section(section, path):
     for key in ('params', 'onnx_model'):
         if section.get(key) is not None and not isinstance(section[key], str):
             fail(key, 'must be a file name, got {!r}'.format(section[key]))
+    for key in FILE_KEYS:
+        if section.get(key):
+            _inside(path, key, section[key])
     transforms = section['transforms']
     if not isinstance(transforms, list):
         fail('transforms', 'must be a list of {{type: ...}} mappings, got {!r}'.format(transforms))
@@ -57,6 +66,26 @@ def _check_section(section, path):
         except (TypeError, ValueError) as e:
             fail('transforms[{}]'.format(i), '({}): {}'.format(name, e))
     return Compose(ops)
+
+
+def _inside(path, key, name):
+    """``name`` (``Deploy.<key>`` of deploy.yaml ``path``) as an absolute path inside the YAML's folder.
+
+    Raises:
+        DeployConfigError: an absolute path, a ``..`` component, or a symbolic link
+            whose target lies outside the folder.
+    """
+    base = os.path.dirname(os.path.abspath(path))
+    parts = name.replace('\\', '/').split('/')
+    if os.path.isabs(name) or '..' in parts or '\0' in name:
+        raise DeployConfigError('{}: `Deploy.{}` names {!r}, outside the export folder {}: file names in '
+                                'deploy.yaml are relative to it, without ..'.format(path, key, name, base))
+    full = os.path.join(base, name)
+    real_base = os.path.realpath(base)
+    if os.path.commonpath([real_base, os.path.realpath(full)]) != real_base:
+        raise DeployConfigError('{}: `Deploy.{}` names {!r}, a symbolic link to {}, outside the export '
+                                'folder {}'.format(path, key, name, os.path.realpath(full), base))
+    return full
 
 
 def _dump(path, section):
@@ -101,12 +130,10 @@ class DeployConfig:
         self._resolve(dic['Deploy'], _check_section(dic['Deploy'], path))
 
     def _resolve(self, section, transforms):
-        base = os.path.dirname(os.path.abspath(self.path))
+        files = {key: _inside(self.path, key, section[key]) if section.get(key) else None for key in FILE_KEYS}
         self.section = section
         self.transforms = transforms
-        self.model_file = os.path.join(base, section['model'])
-        self.params_file = os.path.join(base, section['params']) if section['params'] else None
-        self.onnx_file = os.path.join(base, section['onnx_model']) if section.get('onnx_model') else None
+        self.model_file, self.params_file, self.onnx_file = (files[key] for key in FILE_KEYS)
         self.output_op = section.get('output_op', 'argmax')
         self.input_shape = list(section.get('input_shape', DYNAMIC_INPUT_SHAPE))
 
@@ -126,17 +153,29 @@ class DeployConfig:
         self._resolve(section, transforms)
 
     def check_files(self, backend='paddle'):
-        """Raise a clear error when the files ``backend`` (``paddle`` | ``onnxruntime``) needs are missing."""
+        """Check the files ``backend`` (``paddle`` | ``onnxruntime``) needs: present, intact, matching.
+
+        ``onnx_file`` may have been replaced by a file the user named (``--onnx_file``):
+        its contents are checked all the same.
+
+        Raises:
+            DeployConfigError: a file is missing (its key named).
+            ExportFileError, LimitExceeded: a file is corrupted, truncated or too large.
+        """
         if backend == 'onnxruntime':
             if self.onnx_file is None:
                 raise DeployConfigError('{}: no `Deploy.onnx_model`; export with `export.py --onnx True` '
                                         'for --backend onnxruntime'.format(self.path))
-            needed = [self.onnx_file]
+            needed = {'onnx_model': self.onnx_file}
         else:
             if self.params_file is None:
                 raise DeployConfigError('{}: `Deploy.params` is empty; Paddle Inference needs the '
                                         'weights file'.format(self.path))
-            needed = [self.model_file, self.params_file]
-        for f in needed:
+            needed = {'model': self.model_file, 'params': self.params_file}
+        for key, f in needed.items():
             if not os.path.isfile(f):
-                raise DeployConfigError('{} names {} which does not exist'.format(self.path, f))
+                raise DeployConfigError('{}: `Deploy.{}` names {} which does not exist'.format(self.path, key, f))
+        if backend == 'onnxruntime':
+            check_onnx_file(self.onnx_file)
+        else:
+            check_paddle_export(self.model_file, self.params_file)

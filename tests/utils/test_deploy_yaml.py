@@ -1,5 +1,6 @@
 """utils.deploy_yaml: deploy.yaml is written, read back and checked by one class."""
 import os
+import re
 
 import numpy as np
 import pytest
@@ -65,7 +66,38 @@ def test_missing_file_section_key_and_model_files(tmp_path):
     with pytest.raises(DeployConfigError, match='`Deploy.params` is missing'):
         DeployConfig(write_raw(tmp_path, no_params, 'no_params.yaml'))
     cfg = DeployConfig(write_raw(tmp_path, SECTION))
-    with pytest.raises(DeployConfigError, match='model.json which does not exist'):
+    with pytest.raises(DeployConfigError, match=r'deploy.yaml: `Deploy.model` names .*model.json which does not exist'):
         cfg.check_files('paddle')
     with pytest.raises(DeployConfigError, match='no `Deploy.onnx_model`'):
         cfg.check_files('onnxruntime')
+
+
+@pytest.mark.parametrize('key', ['model', 'params', 'onnx_model'])
+@pytest.mark.parametrize('name,why', [
+    ('../outside.json', 'outside the export folder'),
+    ('sub/../../outside.json', 'outside the export folder'),
+    ('/etc/passwd', 'outside the export folder'),
+    ('link.json', 'a symbolic link to .*outside.json, outside the export folder'),
+])
+def test_file_names_leading_out_of_the_folder_are_refused(tmp_path, key, name, why):
+    export = tmp_path / 'export'
+    export.mkdir()
+    (tmp_path / 'outside.json').write_text('{}')
+    os.symlink(str(tmp_path / 'outside.json'), str(export / 'link.json'))
+    path = write_raw(export, dict(SECTION, **{key: name}))
+    message = r'deploy\.yaml: `Deploy\.{}` names {}, {}'.format(key, re.escape(repr(name)), why)
+    with pytest.raises(DeployConfigError, match=message):
+        DeployConfig(path)
+    before = open(path).read()
+    with pytest.raises(DeployConfigError, match=message):
+        DeployConfig.write(str(export), dict(SECTION, **{key: name}))
+    assert open(path).read() == before  # refused before anything is written
+
+
+def test_a_symbolic_link_inside_the_folder_and_a_subfolder_are_accepted(tmp_path):
+    (tmp_path / 'sub').mkdir()
+    (tmp_path / 'sub' / 'model.json').write_text('{}')
+    os.symlink('sub/model.json', str(tmp_path / 'alias.json'))
+    cfg = DeployConfig(write_raw(tmp_path, dict(SECTION, model='alias.json', params='sub/model.pdiparams')))
+    assert cfg.model_file == str(tmp_path / 'alias.json')
+    assert cfg.params_file == str(tmp_path / 'sub' / 'model.pdiparams')
