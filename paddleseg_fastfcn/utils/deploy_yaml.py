@@ -9,6 +9,7 @@ arbitrary file of the machine). ``check_files`` also checks the named files' con
 (``utils.export_files``, ``utils.onnx_file``) before a runtime reads them.
 """
 import os
+import reprlib
 
 import yaml
 from paddleseg.cvlibs import manager
@@ -29,42 +30,47 @@ class DeployConfigError(ValueError):
     """deploy.yaml is missing, malformed or names files that do not exist."""
 
 
+# YAML aliases can make a small file a huge nested value: quote at most a few items of it.
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring, _SHORT.maxother = 2, 4, 4, 80, 80
+
+
 def _check_section(section, path):
     """The section's transforms as a ``Compose``; DeployConfigError names ``path`` and the bad key."""
-    def fail(key, problem):
-        raise DeployConfigError('{}: `Deploy.{}` {}'.format(path, key, problem))
+    def fail(key, problem, value):
+        raise DeployConfigError('{}: `Deploy.{}` {}, got {}'.format(path, key, problem, _SHORT.repr(value)[:200]))
 
     for key in REQUIRED_KEYS:
         if key not in section:
-            fail(key, 'is missing')
+            raise DeployConfigError('{}: `Deploy.{}` is missing'.format(path, key))
     if not isinstance(section['model'], str) or not section['model']:
-        fail('model', 'must name the program file, got {!r}'.format(section['model']))
+        fail('model', 'must name the program file', section['model'])
     for key in ('params', 'onnx_model'):
         if section.get(key) is not None and not isinstance(section[key], str):
-            fail(key, 'must be a file name, got {!r}'.format(section[key]))
+            fail(key, 'must be a file name', section[key])
     for key in FILE_KEYS:
         if section.get(key):
             _inside(path, key, section[key])
     transforms = section['transforms']
     if not isinstance(transforms, list):
-        fail('transforms', 'must be a list of {{type: ...}} mappings, got {!r}'.format(transforms))
+        fail('transforms', 'must be a list of {type: ...} mappings', transforms)
     output_op = section.get('output_op', 'argmax')
     if output_op not in OUTPUT_OPS:
-        fail('output_op', 'must be one of {}, got {!r}'.format(OUTPUT_OPS, output_op))
+        fail('output_op', 'must be one of {}'.format(OUTPUT_OPS), output_op)
     shape = section.get('input_shape', DYNAMIC_INPUT_SHAPE)
     if (not isinstance(shape, list) or len(shape) != 4
-            or not all(isinstance(s, int) and (s == -1 or s > 0) for s in shape)):
-        fail('input_shape', 'must be 4 integers N C H W (-1 = dynamic), got {!r}'.format(shape))
+            or not all(type(s) is int and (s == -1 or s > 0) for s in shape)):
+        fail('input_shape', 'must be 4 integers N C H W (-1 = dynamic)', shape)
     ops = []
     for i, cfg in enumerate(transforms):
         cfg = dict(cfg) if isinstance(cfg, dict) else {}
         name = cfg.pop('type', None)
         if name not in manager.TRANSFORMS.components_dict:
-            fail('transforms[{}]'.format(i), 'has unknown transform type {!r}'.format(name))
+            fail('transforms[{}]'.format(i), 'has unknown transform type', name)
         try:
             ops.append(manager.TRANSFORMS[name](**cfg))
         except (TypeError, ValueError) as e:
-            fail('transforms[{}]'.format(i), '({}): {}'.format(name, e))
+            raise DeployConfigError('{}: `Deploy.transforms[{}]` ({}): {}'.format(path, i, name, str(e)[:300]))
     return Compose(ops)
 
 
@@ -124,6 +130,9 @@ class DeployConfig:
                 dic = yaml.safe_load(f) or {}
             except yaml.YAMLError as e:
                 raise DeployConfigError('{}: YAML syntax error: {}'.format(path, e)) from e
+            except UnicodeDecodeError as e:
+                raise DeployConfigError('{}: not a text file (byte {} is not UTF-8); is this a '
+                                        'deploy.yaml?'.format(path, e.start)) from None
         if not isinstance(dic, dict) or not isinstance(dic.get('Deploy'), dict):
             raise DeployConfigError('{}: no `Deploy:` section (is this an export.py deploy.yaml?)'.format(path))
         self.path = path

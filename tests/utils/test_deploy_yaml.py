@@ -101,3 +101,18 @@ def test_a_symbolic_link_inside_the_folder_and_a_subfolder_are_accepted(tmp_path
     cfg = DeployConfig(write_raw(tmp_path, dict(SECTION, model='alias.json', params='sub/model.pdiparams')))
     assert cfg.model_file == str(tmp_path / 'alias.json')
     assert cfg.params_file == str(tmp_path / 'sub' / 'model.pdiparams')
+
+
+def test_binary_file_and_alias_expanded_values_give_a_short_message(tmp_path):
+    path = tmp_path / 'deploy.yaml'
+    path.write_bytes(b'Deploy:\n  model: caf\xe9.json\n')
+    with pytest.raises(DeployConfigError, match=r'deploy\.yaml: not a text file \(byte 20 is not UTF-8\)'):
+        DeployConfig(str(path))
+    # 9**8 strings once expanded: the message quotes a few.
+    levels = ['a: &a [{}]'.format(', '.join(['x'] * 9))]
+    for i in range(1, 8):
+        levels.append('l{}: &l{} [{}]'.format(i, i, ', '.join(['*' + ('a' if i == 1 else 'l{}'.format(i - 1))] * 9)))
+    path.write_text('\n'.join(levels) + '\nDeploy: {model: m.json, params: p, transforms: [], output_op: *l7}\n')
+    with pytest.raises(DeployConfigError) as info:
+        DeployConfig(str(path))
+    assert '`Deploy.output_op` must be one of' in str(info.value) and len(str(info.value)) < 600
