@@ -18,7 +18,7 @@ from paddleseg_fastfcn.utils import limits
 from paddleseg_fastfcn.utils.export_files import ExportFileError
 
 
-def _tensors(graph):
+def graph_tensors(graph):
     """Every TensorProto of ``graph`` and of its subgraphs (``If`` / ``Loop`` bodies)."""
     import onnx
     stack = [graph]
@@ -73,7 +73,7 @@ def check_onnx_file(path):
     except Exception as e:  # protobuf's DecodeError and friends: the bytes are no ModelProto
         raise ExportFileError('{}: not an ONNX model (truncated or corrupted?): {}'.format(
             path, str(e)[:200])) from None
-    for tensor in _tensors(model.graph):
+    for tensor in graph_tensors(model.graph):
         _check_tensor(tensor, path)
     try:
         onnx.checker.check_model(model)
