@@ -214,7 +214,6 @@ def run_child(code, *args, timeout=120):
         tuple: ``(returncode, stdout, stderr, peak RSS in MB, wall seconds)``; the peak
         is the child's own (``os.wait4``), not that of earlier children.
     """
-    import resource  # noqa: F401  (os.wait4's rusage)
     import subprocess
     import tempfile
     import time
