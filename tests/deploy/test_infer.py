@@ -232,3 +232,25 @@ def test_fixed_shape_export_refuses_only_the_images_of_another_size(tiny_exports
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
     assert proc.returncode == 1 and 'Traceback' not in proc.stderr
     assert '{}: the export takes 2x3x32x32, this image gives 1x3x40x48'.format(image_dir / 'c.png') in proc.stderr
+
+
+def test_a_program_paddle_cannot_build_is_named_in_one_line(tiny_exports, tmp_path):
+    # Well-formed JSON with intact weights, but an op Paddle does not know: the checks pass
+    # it (they cannot vet ops); Paddle Inference's own error is reported with the file.
+    save_dir = str(tmp_path / 'export')
+    shutil.copytree(tiny_exports()[2], save_dir)
+    program = os.path.join(save_dir, 'model.json')
+    with open(program) as f:
+        text = f.read()
+    assert '"1.conv2d"' in text
+    with open(program, 'w') as f:
+        f.write(text.replace('"1.conv2d"', '"1.no_such_op"', 1))
+    image = str(tmp_path / 'a.png')
+    cv2.imwrite(image, np.zeros((16, 16, 3), np.uint8))
+    proc = subprocess.run([sys.executable, os.path.join(REPO, 'deploy', 'python', 'infer.py')]
+                          + infer_args(save_dir, image, str(tmp_path / 'masks')),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(tmp_path))
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith('error: ')]
+    assert errors == [line for line in errors if '{}: Paddle Inference cannot load it: '.format(program) in line]
+    assert len(errors) == 1
