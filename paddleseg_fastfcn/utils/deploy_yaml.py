@@ -15,6 +15,7 @@ import yaml
 from paddleseg.cvlibs import manager
 from paddleseg.transforms import Compose
 
+from paddleseg_fastfcn.utils import limits
 from paddleseg_fastfcn.utils.atomic_write import write_text
 from paddleseg_fastfcn.utils.export_files import check_paddle_export
 from paddleseg_fastfcn.utils.onnx_file import check_onnx_file
@@ -67,11 +68,28 @@ def _check_section(section, path):
         name = cfg.pop('type', None)
         if name not in manager.TRANSFORMS.components_dict:
             fail('transforms[{}]'.format(i), 'has unknown transform type', name)
+        pixels = _resized_pixels(cfg)
+        if pixels:
+            limits.check('IMAGE_PIXELS', pixels, path, '`Deploy.transforms[{}]` ({}) resizes every image to '
+                         '{}'.format(i, name, _SHORT.repr(cfg)))
         try:
             ops.append(manager.TRANSFORMS[name](**cfg))
         except (TypeError, ValueError) as e:
             raise DeployConfigError('{}: `Deploy.transforms[{}]` ({}): {}'.format(path, i, name, str(e)[:300]))
     return Compose(ops)
+
+
+def _resized_pixels(cfg):
+    """Pixels of a square image after the resize transform ``cfg`` (its arguments), else 0.
+
+    ``Resize`` gives ``target_size``, ``ResizeByLong`` / ``ResizeByShort`` a side of
+    ``long_size`` / ``short_size``: what is allocated for every image, so it is capped.
+    """
+    size = cfg.get('target_size')
+    if isinstance(size, (list, tuple)) and len(size) == 2 and all(type(v) is int for v in size):
+        return size[0] * size[1]
+    side = cfg.get('long_size', cfg.get('short_size'))
+    return side * side if type(side) is int else 0
 
 
 def _inside(path, key, name):

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from paddleseg_fastfcn.utils.deploy_yaml import DeployConfig, DeployConfigError
+from paddleseg_fastfcn.utils.limits import LimitExceeded
 
 SECTION = {'model': 'model.json', 'params': 'model.pdiparams',
            'transforms': [{'type': 'Resize', 'target_size': [32, 32]}, {'type': 'Normalize'}],
@@ -116,3 +117,15 @@ def test_binary_file_and_alias_expanded_values_give_a_short_message(tmp_path):
     with pytest.raises(DeployConfigError) as info:
         DeployConfig(str(path))
     assert '`Deploy.output_op` must be one of' in str(info.value) and len(str(info.value)) < 600
+
+
+@pytest.mark.parametrize('transform', [
+    {'type': 'Resize', 'target_size': [100000, 100000]},
+    {'type': 'ResizeByLong', 'long_size': 100000},
+    {'type': 'ResizeByShort', 'short_size': 100000},
+])
+def test_a_resize_beyond_the_pixel_cap_is_refused_before_any_image(tmp_path, transform):
+    path = write_raw(tmp_path, dict(SECTION, transforms=[transform, {'type': 'Normalize'}]))
+    with pytest.raises(LimitExceeded, match=r'deploy\.yaml: refused: `Deploy\.transforms\[0\]` \({}\) resizes every '
+                                            r'image to .* \(10,000,000,000\) exceeds the cap'.format(transform['type'])):
+        DeployConfig(path)
