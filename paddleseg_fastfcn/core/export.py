@@ -8,7 +8,6 @@ disk, so the same code stays right if a Paddle release changes the suffix again.
 """
 import errno
 import glob
-import json
 import os
 import shutil
 import tempfile
@@ -22,6 +21,7 @@ from paddleseg_fastfcn.core.checkpoint import state_nbytes
 from paddleseg_fastfcn.utils.atomic_write import free_bytes, write_failure
 from paddleseg_fastfcn.utils import limits
 from paddleseg_fastfcn.utils.deploy_yaml import OUTPUT_OPS, DeployConfig
+from paddleseg_fastfcn.utils.export_files import ExportFileError, check_paddle_export, program_parameters
 from paddleseg_fastfcn.utils.weights import load_weights
 
 # Program files paddle.jit.save may write, newest format first.
@@ -116,14 +116,20 @@ def check_input_shape(model, input_shape):
 
 
 def _check_saved_program(folder):
-    """Raise ENOSPC when ``paddle.jit.save`` silently wrote cut-short files into ``folder``."""
+    """Raise ENOSPC when ``paddle.jit.save`` silently wrote cut-short files into ``folder``.
+
+    The files are read back as deploy reads them (``utils.export_files``): a program or
+    weights file that does not check out right after the save was cut short.
+    """
     truncated = free_bytes(folder) == 0
-    program = os.path.join(folder, 'model.json')
+    program, params = os.path.join(folder, 'model.json'), os.path.join(folder, 'model.pdiparams')
     if not truncated and os.path.isfile(program):
         try:
-            with open(program, 'rb') as f:
-                json.load(f)
-        except ValueError:
+            if os.path.isfile(params):
+                check_paddle_export(program, params)
+            else:
+                program_parameters(program)
+        except ExportFileError:
             truncated = True
     if truncated:
         raise OSError(errno.ENOSPC, 'No space left on device (paddle.jit.save cut its files short '
@@ -137,8 +143,8 @@ def _save_program(static, save_dir, needed_bytes):
     replace them. ``paddle.jit.save`` (3.3.1) reports no error on a full disk: it
     leaves a truncated model.json and an empty model.pdiparams (measured on a
     256 KB tmpfs), so the free space is checked before (the weights must fit) and
-    after (a disk left with 0 bytes free, or a model.json that does not parse,
-    means the files were cut short).
+    after (a disk left with 0 bytes free, or a model.json / model.pdiparams that does
+    not check out, means the files were cut short).
 
     Raises:
         DiskWriteError: the disk refused the write or is too small (space needed /

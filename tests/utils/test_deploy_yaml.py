@@ -126,6 +126,7 @@ def test_binary_file_and_alias_expanded_values_give_a_short_message(tmp_path):
 ])
 def test_a_resize_beyond_the_pixel_cap_is_refused_before_any_image(tmp_path, transform):
     path = write_raw(tmp_path, dict(SECTION, transforms=[transform, {'type': 'Normalize'}]))
-    with pytest.raises(LimitExceeded, match=r'deploy\.yaml: refused: `Deploy\.transforms\[0\]` \({}\) resizes every '
-                                            r'image to .* \(10,000,000,000\) exceeds the cap'.format(transform['type'])):
+    message = r'deploy\.yaml: refused: `Deploy\.transforms\[0\]` \({}\) resizes every image to .* ' \
+              r'\(10,000,000,000\) exceeds the cap'.format(transform['type'])
+    with pytest.raises(LimitExceeded, match=message):
         DeployConfig(path)
