@@ -42,6 +42,10 @@ def main(argv=None):
         # A full disk or read-only --save_dir: what, space needed and free; no partial file left.
         print('error: {}'.format(e), file=sys.stderr)
         return 1
+    except (ValueError, FileNotFoundError) as e:
+        # Bad input, named: a config, weights or export file, or an --input_shape the model cannot take.
+        print('error: {}: {}'.format(type(e).__name__, e), file=sys.stderr)
+        return 1
     return 0
 
 

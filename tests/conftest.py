@@ -236,3 +236,49 @@ def array_digest(array):
     little = np.array(array, order='C').astype(array.dtype.newbyteorder('<'))
     return {'dtype': str(array.dtype), 'shape': list(array.shape),
             'sha256': hashlib.sha256(little.tobytes()).hexdigest()}
+
+
+@pytest.fixture(scope='session')
+def tiny_exports(tmp_path_factory):
+    """``get(input_shape=None, output_op='argmax')`` -> ``(config, dygraph model, export dir)`` of
+    ``TinySegmentor`` exported with ONNX, once per session and argument; copy the folder
+    before changing it."""
+    from tests.deploy.exported_models import export_tiny_model
+    cache = {}
+
+    def get(input_shape=None, output_op='argmax'):
+        key = (tuple(input_shape or ()), output_op)
+        if key not in cache:
+            cache[key] = export_tiny_model(str(tmp_path_factory.mktemp('tiny_export')), input_shape, output_op)
+        return cache[key]
+    return get
+
+
+def run_child(code, *args, timeout=120):
+    """Run ``python -c code *args`` from the repository root, as a user's process would.
+
+    A crash (segfault, abort) of the child fails only the test that reads its return code.
+
+    Returns:
+        tuple: ``(returncode, stdout, stderr, peak RSS in MB, wall seconds)``; the peak
+        is the child's own (``os.wait4``), not that of earlier children.
+    """
+    import subprocess
+    import tempfile
+    import time
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.TemporaryFile('w+') as out, tempfile.TemporaryFile('w+') as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, '-c', code] + [str(a) for a in args], stdout=out, stderr=err,
+                                cwd=repo, text=True)
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        return proc.returncode, out.read(), err.read(), usage.ru_maxrss / 1024.0, seconds

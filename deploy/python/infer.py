@@ -8,10 +8,13 @@ An unreadable image does not stop the run: the others are written, then it exits
 listing each failed image and why. See deploy/README.md and docs/bad_inputs.md; the
 implementation is paddleseg_fastfcn.deploy.infer.
 """
-
+import os
 import sys
 
-from paddleseg_fastfcn.deploy.infer import cli
+# This repository's package, also when another copy of it is installed (as eval.py does).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+from paddleseg_fastfcn.deploy.infer import cli  # noqa: E402
 
 if __name__ == '__main__':
     sys.exit(cli())

@@ -35,8 +35,16 @@ def _local_indices(num_samples):
     return list(range(rank, num_samples, world))
 
 
+def _sample_name(dataset, index):
+    """The image file of sample ``index`` (PaddleSeg datasets list them), else ``sample <index>``."""
+    file_list = getattr(dataset, 'file_list', None)
+    if file_list is not None and index < len(file_list):
+        return str(file_list[index][0])
+    return 'sample {}'.format(index)
+
+
 def evaluate(model, dataset, num_workers=0, options=InferenceOptions(), print_detail=True,
-             class_names=None):
+             class_names=None, skip_errors=()):
     """mIoU, pixAcc, Kappa, Dice and per-class IoU / precision over ``dataset``.
 
     Args:
@@ -52,12 +60,16 @@ def evaluate(model, dataset, num_workers=0, options=InferenceOptions(), print_de
         print_detail (bool): progress bar and a summary in the log (the worst
             classes first).
         class_names (list[str] | None): names for the log; default the class ids.
+        skip_errors (tuple[type]): exceptions of ``model`` that refuse one sample (e.g. an
+            image a fixed-shape export cannot take): that sample is left out of the
+            metrics and listed in ``failures``; the others are evaluated (one process only).
 
     Returns:
         dict: see ``metrics.compute_metrics`` (``miou``, ``acc``, ``kappa``, ``dice``,
         ``class_iou``, ``class_precision``, ``class_recall``, ``class_dice``, areas)
         plus ``num_images`` and ``confusion_matrix`` (int64 [C, C], label rows x
-        prediction columns). Under ``paddle.distributed`` the matrix is summed over
+        prediction columns), and with ``skip_errors`` ``failures`` (``[(image, reason)]``;
+        ``num_images`` then counts the evaluated ones). Under ``paddle.distributed`` the matrix is summed over
         all processes, so every rank returns the metrics of the whole set.
     """
     indices = _local_indices(len(dataset))
@@ -69,10 +81,15 @@ def evaluate(model, dataset, num_workers=0, options=InferenceOptions(), print_de
     was_training = isinstance(model, paddle.nn.Layer) and model.training
     if isinstance(model, paddle.nn.Layer):
         model.eval()
+    failures = []
     try:
         for step, sample in enumerate(loader):
             im = paddle.to_tensor(np.asarray(sample['img'], np.float32)[np.newaxis])
-            logit = predict_logits(model, im, sample.get('trans_info'), options)
+            try:
+                logit = predict_logits(model, im, sample.get('trans_info'), options)
+            except skip_errors as e:
+                failures.append((_sample_name(dataset, indices[step]), str(e)))
+                continue
             pred = paddle.argmax(logit, axis=1).numpy()
             label = np.asarray(sample['label'])
             label = label.reshape(label.shape[-2:])
@@ -88,10 +105,12 @@ def evaluate(model, dataset, num_workers=0, options=InferenceOptions(), print_de
     confusion = all_reduce_confusion(accumulator.confusion)
     result = compute_metrics(*areas_from_confusion(confusion))
     result['confusion_matrix'] = confusion
-    result['num_images'] = len(dataset)
+    result['num_images'] = len(dataset) - len(failures)
+    if skip_errors:
+        result['failures'] = failures
     if print_detail:
         logger.info('[EVAL] #Images: {} mIoU: {:.4f} Acc: {:.4f} Kappa: {:.4f} Dice: {:.4f}'.format(
-            len(dataset), result['miou'], result['acc'], result['kappa'], result['dice']))
+            result['num_images'], result['miou'], result['acc'], result['kappa'], result['dice']))
         names = class_names or [str(c) for c in range(dataset.num_classes)]
         for line in worst_classes_table(result, names):
             logger.info('[EVAL] ' + line)

@@ -8,7 +8,6 @@ disk, so the same code stays right if a Paddle release changes the suffix again.
 """
 import errno
 import glob
-import json
 import os
 import shutil
 import tempfile
@@ -20,7 +19,9 @@ import paddle.nn.functional as F
 from paddleseg_fastfcn.core.builder import build_model, load_config
 from paddleseg_fastfcn.core.checkpoint import state_nbytes
 from paddleseg_fastfcn.utils.atomic_write import free_bytes, write_failure
+from paddleseg_fastfcn.utils import limits
 from paddleseg_fastfcn.utils.deploy_yaml import OUTPUT_OPS, DeployConfig
+from paddleseg_fastfcn.utils.export_files import ExportFileError, check_paddle_export, program_parameters
 from paddleseg_fastfcn.utils.weights import load_weights
 
 # Program files paddle.jit.save may write, newest format first.
@@ -85,15 +86,50 @@ def find_program_file(save_dir, stem='model'):
         stem, ','.join(PROGRAM_SUFFIXES), save_dir, written))
 
 
+def input_channels(model):
+    """Channels the model's input must have: its first convolution's (None if it has none)."""
+    first = next((layer for layer in model.sublayers() if isinstance(layer, nn.Conv2D)), None)
+    return None if first is None else first._in_channels
+
+
+def check_input_shape(model, input_shape):
+    """Refuse an ``--input_shape`` ``[N, C, H, W]`` the model cannot take, before it is traced.
+
+    Every dimension must be a positive integer, C the model's input channels (another C
+    fails inside the traced convolution with a C++ error), H x W within the
+    ``IMAGE_PIXELS`` cap. The FastFCN models (DeepStemResNet + JPU, every head) and
+    Fast-SCNN export and run at any H, W >= 1 (measured from 1x1 to 50x50 and 33x40:
+    their resizes take the sizes as they are), so sizes need not be multiples of a stride.
+
+    Raises:
+        ValueError: naming ``--input_shape``, what it is and what the model takes.
+    """
+    shape = list(input_shape)
+    if len(shape) != 4 or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1 for s in shape):
+        raise ValueError('--input_shape needs 4 positive integers N C H W, got {}'.format(shape))
+    channels = input_channels(model)
+    if channels is not None and shape[1] != channels:
+        raise ValueError('--input_shape {}: C = {}, but the model takes {}-channel images'.format(
+            ' '.join(map(str, shape)), shape[1], channels))
+    limits.check('IMAGE_PIXELS', shape[2] * shape[3], '--input_shape {}'.format(' '.join(map(str, shape))),
+                 'an input of {} x {}'.format(shape[3], shape[2]))
+
+
 def _check_saved_program(folder):
-    """Raise ENOSPC when ``paddle.jit.save`` silently wrote cut-short files into ``folder``."""
+    """Raise ENOSPC when ``paddle.jit.save`` silently wrote cut-short files into ``folder``.
+
+    The files are read back as deploy reads them (``utils.export_files``): a program or
+    weights file that does not check out right after the save was cut short.
+    """
     truncated = free_bytes(folder) == 0
-    program = os.path.join(folder, 'model.json')
+    program, params = os.path.join(folder, 'model.json'), os.path.join(folder, 'model.pdiparams')
     if not truncated and os.path.isfile(program):
         try:
-            with open(program, 'rb') as f:
-                json.load(f)
-        except ValueError:
+            if os.path.isfile(params):
+                check_paddle_export(program, params)
+            else:
+                program_parameters(program)
+        except ExportFileError:
             truncated = True
     if truncated:
         raise OSError(errno.ENOSPC, 'No space left on device (paddle.jit.save cut its files short '
@@ -107,8 +143,8 @@ def _save_program(static, save_dir, needed_bytes):
     replace them. ``paddle.jit.save`` (3.3.1) reports no error on a full disk: it
     leaves a truncated model.json and an empty model.pdiparams (measured on a
     256 KB tmpfs), so the free space is checked before (the weights must fit) and
-    after (a disk left with 0 bytes free, or a model.json that does not parse,
-    means the files were cut short).
+    after (a disk left with 0 bytes free, or a model.json / model.pdiparams that does
+    not check out, means the files were cut short).
 
     Raises:
         DiskWriteError: the disk refused the write or is too small (space needed /
@@ -154,11 +190,10 @@ def export_model(config, model_path, save_dir, input_shape=None, output_op='argm
     Raises:
         DiskWriteError: ``save_dir`` is full or read-only (what, space needed / free);
             no partial file is left.
+        ValueError: an ``input_shape`` the model cannot take (``check_input_shape``).
     """
     if output_op not in OUTPUT_OPS:
         raise ValueError('--output_op must be one of {}, got {!r}'.format(OUTPUT_OPS, output_op))
-    if input_shape is not None and len(input_shape) != 4:
-        raise ValueError('--input_shape needs 4 numbers N C H W, got {}'.format(input_shape))
     cfg = load_config(config)
     if model is None:
         # The trained weights replace the ImageNet ones: those need not exist here.
@@ -166,6 +201,8 @@ def export_model(config, model_path, save_dir, input_shape=None, output_op='argm
         if model_path is not None:
             load_weights(model, model_path)
     model.eval()
+    if input_shape is not None:
+        check_input_shape(model, input_shape)
     wrapped = SegmentationOutputWrapper(model, output_op)
     wrapped.eval()
 

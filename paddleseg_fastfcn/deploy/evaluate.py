@@ -18,10 +18,11 @@ from paddleseg_fastfcn.core.builder import builder, load_config
 from paddleseg_fastfcn.core.evaluate import evaluate, write_results
 from paddleseg_fastfcn.core.inference_options import InferenceOptions, add_inference_args
 from paddleseg_fastfcn.datasets import validate_dataset
-from paddleseg_fastfcn.deploy.exported_logits import ExportedLogits, require_scores
+from paddleseg_fastfcn.deploy.exported_logits import ExportedLogits, InputShapeError, require_scores
 from paddleseg_fastfcn.deploy.infer import add_predictor_args, build_predictor
 from paddleseg_fastfcn.deploy.paddle_predictor import default_trt_shapes
 from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
+from paddleseg_fastfcn.utils.batch_failures import BatchFailures
 from paddleseg_fastfcn.utils.cpu_tuning import reuse_freed_memory
 from paddleseg_fastfcn.utils.cli import existing_file, non_negative_int, str2bool
 from paddleseg_fastfcn.utils.deploy_yaml import DeployConfig
@@ -68,6 +69,8 @@ def evaluate_export(args):
 
     Raises:
         ArgmaxExportError: sliding window / multi-scale on an argmax export.
+        BatchFailures: after the metrics of the other images were written, naming each
+            image a fixed-shape export cannot take (``metrics.json`` lists them too).
         DeployConfigError, ConfigError, ValueError: bad files or options (named).
     """
     deploy_cfg = DeployConfig(args.config)
@@ -84,10 +87,11 @@ def evaluate_export(args):
     if args.device == 'cpu':
         reuse_freed_memory()  # as infer.py: Paddle Inference mallocs its CPU tensors per run
     predictor = build_predictor(args, deploy_cfg, default_trt_shapes() if args.use_trt else None)
-    logits_fn = ExportedLogits(predictor, deploy_cfg.output_op, dataset.num_classes)
+    logits_fn = ExportedLogits(predictor, deploy_cfg.output_op, dataset.num_classes, deploy_cfg.input_shape)
     start = time.perf_counter()
+    # An image a fixed-shape export cannot take is left out and listed; the others are evaluated.
     result = evaluate(logits_fn, dataset, num_workers=args.num_workers, options=options,
-                      print_detail=getattr(args, 'print_detail', True))
+                      print_detail=getattr(args, 'print_detail', True), skip_errors=(InputShapeError,))
     result['seconds'] = time.perf_counter() - start
     result['images_per_s'] = result['num_images'] / result['seconds'] if result['seconds'] > 0 else 0.0
     paths = write_results(result, args.save_dir, getattr(dataset, 'CLASS_NAMES', None), extra={
@@ -96,6 +100,8 @@ def evaluate_export(args):
         'inference': options.to_dict()})
     logger.info('[EVAL {}] {:.3f} images/s; per-class results written to {} and {}'.format(
         name, result['images_per_s'], *paths))
+    if result['failures']:
+        raise BatchFailures(result['failures'])
     return result
 
 
@@ -117,6 +123,9 @@ def parse_args(argv=None):
 def main(argv=None):
     try:
         evaluate_export(parse_args(argv))
+    except BatchFailures as e:
+        print('error: {}'.format(e), file=sys.stderr)
+        return 1
     except (ValueError, FileNotFoundError, DiskWriteError) as e:  # DiskWriteError: the metrics files
         print('error: {}: {}'.format(type(e).__name__, e), file=sys.stderr)
         return 1

@@ -33,6 +33,33 @@ def require_scores(deploy_cfg, what):
             'or `--output_op softmax`'.format(what, deploy_cfg.path, deploy_cfg.output_op))
 
 
+class InputShapeError(ValueError):
+    """An input a fixed-shape export (``export.py --input_shape``) cannot take."""
+
+
+def check_input_shape(input_shape, shape, what='this image gives'):
+    """Raise ``InputShapeError`` when ``shape`` ``[N, C, H, W]`` is not what the export takes.
+
+    The batch size is not compared: a smaller batch is padded (``pad_batch``).
+
+    Args:
+        input_shape (list[int]): deploy.yaml's ``input_shape`` (-1: any size).
+        shape (tuple[int]): what would be fed to the model.
+        what (str): names ``shape`` in the message.
+    """
+    if any(e > 0 and e != s for e, s in zip(input_shape[1:], shape[1:])):
+        takes = 'x'.join(str(e) if e > 0 else n for e, n in zip(input_shape, 'NCHW'))
+        raise InputShapeError('the export takes {}, {} {} after the deploy transforms'.format(
+            takes, what, 'x'.join(str(int(s)) for s in shape)))
+
+
+def pad_batch(batch, size):
+    """``batch`` ``[n, ...]`` with its last item repeated up to ``size`` (a fixed-batch export)."""
+    if size <= len(batch):
+        return batch
+    return np.concatenate([batch, np.repeat(batch[-1:], size - len(batch), axis=0)])
+
+
 class ExportedLogits:
     """Call a predictor like a model: ``Tensor [1, C_in, h, w] -> Tensor [1, C, h, w]``.
 
@@ -43,17 +70,22 @@ class ExportedLogits:
             are returned one-hot over ``num_classes`` (whole-image evaluation only:
             see ``require_scores``).
         num_classes (int | None): C, needed for an ``argmax`` export.
+        input_shape (list[int] | None): deploy.yaml's ``input_shape``: an input of
+            another size raises ``InputShapeError``; a smaller batch is padded.
     """
 
-    def __init__(self, predictor, output_op, num_classes=None):
+    def __init__(self, predictor, output_op, num_classes=None, input_shape=None):
         if output_op not in FLOAT_OUTPUT_OPS and not num_classes:
             raise ValueError('an argmax export needs num_classes to be turned into scores')
         self.predictor = predictor
         self.output_op = output_op
         self.num_classes = num_classes
+        self.input_shape = list(input_shape) if input_shape is not None else [-1] * 4
 
     def __call__(self, im):
-        out = self.predictor.run(im.numpy())
+        x = im.numpy()
+        check_input_shape(self.input_shape, x.shape, 'the model would be given')
+        out = self.predictor.run(pad_batch(x, self.input_shape[0]))[:len(x)]
         if self.output_op in FLOAT_OUTPUT_OPS:
             return paddle.to_tensor(out.astype('float32', copy=False))
         labels = out.astype('int64').reshape([out.shape[0]] + list(out.shape[-2:]))

@@ -12,7 +12,7 @@ import paddle
 
 from paddleseg_fastfcn.core.inference import infer_logits
 from paddleseg_fastfcn.core.inference_options import InferenceOptions
-from paddleseg_fastfcn.deploy.exported_logits import ExportedLogits, require_scores
+from paddleseg_fastfcn.deploy.exported_logits import ExportedLogits, check_input_shape, pad_batch, require_scores
 from paddleseg_fastfcn.deploy.images import group_by_size, preprocess
 from paddleseg_fastfcn.deploy.paddle_predictor import default_trt_shapes
 from paddleseg_fastfcn.deploy.postprocess import (original_size_scores, save_pseudo_color, save_scores,
@@ -121,20 +121,33 @@ def score_options(args, deploy_cfg):
     return options
 
 
-def run_images(predictor, logits_fn, images, options):
+def model_input_shape(img, options):
+    """``[1, C, H, W]`` the model is given for the preprocessed ``img`` ``[C, H, W]``: the
+    image, or with ``options.is_slide`` its windows (clipped to the image)."""
+    c, h, w = img.shape
+    if options.is_slide:
+        h, w = min(h, options.crop_size[1]), min(w, options.crop_size[0])
+    return (1, c, h, w)
+
+
+def run_images(predictor, logits_fn, images, options, fixed_batch=-1):
     """Model outputs of preprocessed ``images`` (``[3, H, W]`` each), one per image.
 
-    Whole images of one size run as one batch; sliding windows (``options.is_slide``)
-    run image by image through ``core.inference``, the code of dygraph's windows.
+    Whole images of one size run as one batch (of exactly ``fixed_batch`` images for an
+    export with a fixed batch size, the last one padded); sliding windows
+    (``options.is_slide``) run image by image through ``core.inference``, the code of
+    dygraph's windows.
     """
     if options.is_slide:
         return [infer_logits(logits_fn, paddle.to_tensor(img[np.newaxis]), options).numpy()[0]
                 for img in images]
     outputs = [None] * len(images)
     for indices, batch in group_by_size(list(enumerate(images))):
-        result = predictor.run(batch)
-        for j, i in enumerate(indices):
-            outputs[i] = result[j]
+        step = fixed_batch if fixed_batch > 0 else len(indices)
+        for start in range(0, len(indices), step):
+            result = predictor.run(pad_batch(batch[start:start + step], fixed_batch))
+            for j, i in enumerate(indices[start:start + step]):
+                outputs[i] = result[j]
     return outputs
 
 
@@ -165,7 +178,8 @@ def run(args):
         # ONNX Runtime has its own arena and is unaffected).
         reuse_freed_memory()
     predictor = build_predictor(args, deploy_cfg, trt_shapes)
-    logits_fn = ExportedLogits(predictor, deploy_cfg.output_op) if options.is_slide else None
+    logits_fn = (ExportedLogits(predictor, deploy_cfg.output_op, input_shape=deploy_cfg.input_shape)
+                 if options.is_slide else None)
     image_root = args.image_path if os.path.isdir(args.image_path) else None
     timer = StageTimer()
     written, failures = [], []
@@ -176,12 +190,18 @@ def run(args):
             for path, origin in zip(images.paths[start:start + args.batch_size],
                                     images.origins[start:start + args.batch_size]):
                 try:
-                    prepared.append(preprocess(path, deploy_cfg.transforms, origin))
+                    item = preprocess(path, deploy_cfg.transforms, origin)
+                    # A fixed-shape export refuses this image only; the batch goes on.
+                    check_input_shape(deploy_cfg.input_shape, model_input_shape(item[0], options),
+                                      'a sliding window of this image is' if options.is_slide
+                                      else 'this image gives')
+                    prepared.append(item)
                     paths.append(path)
-                except ValueError as e:  # ImageReadError, or a transform refusing the image
+                except ValueError as e:  # ImageReadError, a transform refusing the image, InputShapeError
                     failures.append((path, str(e)))
         with timer.stage('inference'):
-            outputs = run_images(predictor, logits_fn, [img for img, _, _ in prepared], options)
+            outputs = run_images(predictor, logits_fn, [img for img, _, _ in prepared], options,
+                                 deploy_cfg.input_shape[0])
         with timer.stage('postprocess'):
             for path, output, (_, trans_info, _) in zip(paths, outputs, prepared):
                 if args.save_npy:

@@ -1,7 +1,7 @@
 """ONNX Runtime predictor for the ONNX file export.py writes (``--onnx True``)."""
 import numpy as np
 
-from paddleseg_fastfcn.deploy.paddle_predictor import DeployArgumentError
+from paddleseg_fastfcn.deploy.paddle_predictor import DeployArgumentError, load_failure
 from paddleseg_fastfcn.utils.device import INFERENCE_PRECISIONS
 
 
@@ -46,7 +46,10 @@ class OnnxPredictor:
         options.intra_op_num_threads = int(cpu_threads)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # paddle2onnx leaves unused constants: warnings only
-        self.session = ort.InferenceSession(onnx_file, options, providers=providers)
+        try:
+            self.session = ort.InferenceSession(onnx_file, options, providers=providers)
+        except Exception as e:  # noqa: BLE001 - see paddle_predictor.load_failure
+            raise load_failure(onnx_file, 'ONNX Runtime', e) from None
         self.input_name = self.session.get_inputs()[0].name
 
     def run(self, batch):

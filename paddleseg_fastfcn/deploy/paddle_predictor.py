@@ -12,10 +12,24 @@ import paddle
 import paddle.inference as paddle_infer
 
 from paddleseg_fastfcn.utils.device import INFERENCE_PRECISIONS
+from paddleseg_fastfcn.utils.export_files import ExportFileError
 
 
 class DeployArgumentError(ValueError):
     """A deploy option that the device, build or backend cannot honour."""
+
+
+def load_failure(path, runtime, error):
+    """``ExportFileError`` naming ``path`` for a runtime that could not load it.
+
+    The files were checked first (``DeployConfig.check_files``); what is left is a
+    well-formed file the runtime cannot build (an unknown op, a dangling value), which
+    its C++ loader reports as a multi-line exception of one of several types; its
+    last line says what it found.
+    """
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    last = lines[-1] if lines else type(error).__name__
+    return ExportFileError('{}: {} cannot load it: {}'.format(path, runtime, last[:300]))
 
 
 def default_trt_shapes(batch_size=1):
@@ -91,7 +105,10 @@ class PaddlePredictor:
             else:
                 config.disable_onednn()
         config.disable_glog_info()
-        self.predictor = paddle_infer.create_predictor(config)
+        try:
+            self.predictor = paddle_infer.create_predictor(config)
+        except Exception as e:  # noqa: BLE001 - see load_failure
+            raise load_failure(model_file, 'Paddle Inference', e) from None
         self.input_name = self.predictor.get_input_names()[0]
         self.output_name = self.predictor.get_output_names()[0]
 

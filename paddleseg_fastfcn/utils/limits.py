@@ -25,6 +25,7 @@ DEFAULTS = {
     'PICKLE_OBJECTS': (2_000_000, 'objects a pickle builds, counting every shared reference as a copy'),
     'PICKLE_DEPTH': (100, 'nesting depth of the containers in a pickle'),
     'ARCHIVE_MEMBERS': (10_000, 'members of one archive'),
+    'PROGRAM_BYTES': (64 << 20, 'bytes of one exported program (model.json), parsed whole in memory'),
 }
 
 

@@ -316,3 +316,36 @@ def test_fixed_shape_export_equals_dygraph_on_every_backend(tmp_path, exports, h
             return f.read().count('"1.gather"')
     if head == 'enc':
         assert gathers(save_dir) < gathers(exports(head)[1])
+
+
+@pytest.mark.parametrize('shape,message', [
+    (['1', '4', '64', '64'], r'--input_shape 1 4 64 64: C = 4, but the model takes 3-channel images'),
+    (['1', '3', '20000', '20000'], r'--input_shape 1 3 20000 20000: refused: an input of 20000 x 20000 '
+                                   r'\(400,000,000\) exceeds the cap'),
+    (['0', '3', '64', '64'], r'argument --input_shape: must be >= 1, got 0'),
+])
+def test_export_cli_refuses_an_input_shape_the_model_cannot_take(tmp_path, capsys, shape, message):
+    import export as export_cli
+    config, weights, _ = make_trained_like_model(str(tmp_path), FAST_SCNN)
+    save_dir = str(tmp_path / 'export')
+    argv = ['--config', config, '--model_path', weights, '--save_dir', save_dir, '--input_shape'] + shape
+    try:
+        status = export_cli.main(argv)
+    except SystemExit as e:  # argparse
+        status = e.code
+    err = capsys.readouterr().err
+    assert status in (1, 2) and re.search(message, err), err
+    lines = err.strip().splitlines()
+    assert 'Traceback' not in err and [l for l in lines if 'error' in l] == [lines[-1]]
+    assert status == 2 or len(lines) == 1  # argparse's usage lines precede its error
+    assert not os.path.exists(os.path.join(save_dir, 'deploy.yaml'))
+
+
+def test_export_cli_names_a_bad_config_or_weights_file_in_one_line(tmp_path, capsys):
+    import export as export_cli
+    config, _, _ = make_trained_like_model(str(tmp_path), FAST_SCNN)
+    bad = tmp_path / 'bad.pdparams'
+    bad.write_bytes(b'not a checkpoint')
+    assert export_cli.main(['--config', config, '--model_path', str(bad), '--save_dir', str(tmp_path / 'e')]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and 'bad.pdparams' in err and 'Traceback' not in err

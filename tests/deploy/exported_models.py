@@ -2,7 +2,9 @@
 built from a YAML through the project's builder, with non-trivial BN statistics, saved
 as ``.pdparams`` so export.py runs exactly as a user would run it."""
 import os
+import shutil
 
+import cv2
 import numpy as np
 import paddle
 import yaml
@@ -136,3 +138,90 @@ def write_variant_yaml(save_dir, name, **changes):
     with open(path, 'w', encoding='utf-8') as f:
         yaml.safe_dump(dic, f)
     return path
+
+
+class TinySegmentor(paddle.nn.Layer):
+    """The segmentor eval contract (``[logits [N, NUM_CLASSES, H, W]]``) in two small convs:
+    an export of it takes seconds, for tests of the export's files rather than its numbers."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = paddle.nn.Conv2D(3, 8, 3, padding=1)
+        self.bn = paddle.nn.BatchNorm2D(8)
+        self.classifier = paddle.nn.Conv2D(8, NUM_CLASSES, 1)
+
+    def forward(self, x):
+        return [self.classifier(paddle.nn.functional.relu(self.bn(self.conv(x))))]
+
+
+def export_tiny_model(work_dir, input_shape=None, output_op='argmax'):
+    """``TinySegmentor`` exported with ONNX to ``work_dir/export`` (transforms: Normalize).
+
+    Returns:
+        tuple: ``(config path, eval-mode dygraph model, export dir)``.
+    """
+    os.makedirs(work_dir, exist_ok=True)
+    config = write_config(os.path.join(work_dir, 'tiny.yml'), FAST_SCNN)
+    paddle.seed(0)
+    model = TinySegmentor()
+    randomize_norm_statistics(model)
+    model.eval()
+    save_dir = os.path.join(work_dir, 'export')
+    export_model(config, None, save_dir, input_shape=input_shape, output_op=output_op, model=model)
+    export_onnx(save_dir)
+    return config, model, save_dir
+
+
+#: How an export file gets damaged: cut in half, overwritten with random bytes, emptied.
+CORRUPTIONS = {
+    'truncated': lambda data: data[:len(data) // 2],
+    'garbage': lambda data: np.random.RandomState(0).randint(0, 256, len(data)).astype('uint8').tobytes(),
+    'zero-length': lambda data: b'',
+}
+
+# deploy/python/infer.py's cli on each damaged copy, in one child process: a segfault of a
+# runtime fails the test instead of killing pytest. The baseline is the child's peak RSS
+# once paddle and the deploy modules are imported.
+_INFER_DRIVER = '''
+import resource, sys
+from paddleseg_fastfcn.deploy.infer import cli
+print('baseline_mb=%.1f' % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), flush=True)
+image, backend = sys.argv[1], sys.argv[2]
+for config in sys.argv[3:]:
+    print('@@ ' + config, file=sys.stderr, flush=True)
+    status = cli(['--config', config, '--image_path', image, '--save_dir', config + '.masks',
+                  '--backend', backend, '--cpu_threads', '1', '--print_detail', 'False'])
+    print('@@ exit %d' % status, file=sys.stderr, flush=True)
+'''
+
+
+def infer_on_corrupted_copies(save_dir, work_dir, file_name, backend):
+    """Run infer.py's cli on copies of ``save_dir`` whose ``file_name`` is damaged as ``CORRUPTIONS``.
+
+    Returns:
+        tuple: ``({corruption: (exit status, what the cli printed)}, returncode of the child,
+        its peak RSS above its baseline in MB, wall seconds)``.
+    """
+    from tests.conftest import run_child
+    image = os.path.join(work_dir, 'image.png')
+    cv2.imwrite(image, np.full((16, 16, 3), 128, np.uint8))
+    with open(os.path.join(save_dir, file_name), 'rb') as f:
+        data = f.read()
+    configs = {}
+    for name, damage in CORRUPTIONS.items():
+        copy = os.path.join(work_dir, name)
+        shutil.copytree(save_dir, copy)
+        with open(os.path.join(copy, file_name), 'wb') as f:
+            f.write(damage(data))
+        configs[os.path.join(copy, 'deploy.yaml')] = name
+    code, out, err, peak_mb, seconds = run_child(_INFER_DRIVER, image, backend, *configs)
+    baseline = float(out.split('baseline_mb=')[1].split()[0]) if 'baseline_mb=' in out else 0.0
+    results = {}
+    for chunk in err.split('@@ ')[1:]:
+        first, _, rest = chunk.partition('\n')
+        if first in configs:
+            results[configs[first]] = [None, rest]
+            current = configs[first]
+        elif first.startswith('exit '):
+            results[current][0] = int(first.split()[1])
+    return {k: tuple(v) for k, v in results.items()}, code, peak_mb - baseline, seconds

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import paddle
 import pytest
@@ -130,3 +131,38 @@ def test_cli_script_reports_bad_input(mini_export, tmp_path):
     with pytest.raises(SystemExit) as exit_info:  # argparse: the file must exist
         main(['--config', str(tmp_path / 'absent.yaml'), '--dataset_config', config])
     assert exit_info.value.code == 2
+
+
+def test_fixed_shape_export_leaves_out_and_lists_an_image_of_another_size(tiny_exports, tmp_path):
+    base_config, model, save_dir = tiny_exports([1, 3, 64, 64], 'none')
+    root = str(tmp_path / 'mini')
+    write_dataset(root, num_train=1, num_val=3, size=64)
+    with open(base_config, encoding='utf-8') as f:
+        cfg = yaml.safe_load(f)
+    cfg['train_dataset'] = yaml.safe_load(mini_dataset_section(root, 'train'))
+    cfg['val_dataset'] = yaml.safe_load(mini_dataset_section(root, 'val'))
+    config = str(tmp_path / 'tiny_mini.yml')
+    with open(config, 'w', encoding='utf-8') as f:
+        yaml.safe_dump(cfg, f)
+    dataset = builder(load_config(config)).val_dataset
+    odd_image, odd_label = dataset.file_list[1]
+    cv2.imwrite(odd_image, cv2.resize(cv2.imread(odd_image), (48, 40)))
+    cv2.imwrite(odd_label, cv2.resize(cv2.imread(odd_label, cv2.IMREAD_GRAYSCALE), (48, 40),
+                                      interpolation=cv2.INTER_NEAREST))
+    out_dir = str(tmp_path / 'eval')
+    proc = subprocess.run([sys.executable, os.path.join(REPO, 'deploy', 'python', 'eval.py'),
+                           '--config', os.path.join(save_dir, 'deploy.yaml'), '--dataset_config', config,
+                           '--save_dir', out_dir, '--cpu_threads', '1', '--print_detail', 'False'],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(tmp_path))
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+    assert '1 input(s) failed' in proc.stderr
+    assert '{}: the export takes 1x3x64x64, the model would be given 1x3x40x48'.format(odd_image) in proc.stderr
+    with open(os.path.join(out_dir, 'metrics.json')) as f:
+        metrics = json.load(f)
+    assert metrics['num_images'] == 2 and [f[0] for f in metrics['failures']] == [odd_image]
+    # The two others are evaluated as dygraph evaluates them (near-ties aside, see the module).
+    dataset.file_list = [dataset.file_list[0], dataset.file_list[2]]
+    expected = evaluate(model, dataset, print_detail=False)
+    np.testing.assert_array_equal(metrics['label_area'], expected['label_area'])
+    diff = sum(int(np.abs(np.array(metrics[k]) - expected[k]).sum()) for k in AREAS)
+    assert diff <= 2 * near_ties(model, dataset, MODES['whole'])

@@ -205,3 +205,52 @@ def test_gpu_on_a_cpu_only_build(exported, tmp_path):
     _, save_dir, image_dir = exported
     with pytest.raises(DeployArgumentError, match='no CUDA support'):
         main(infer_args(save_dir, image_dir, str(tmp_path / 'masks'), '--device', 'gpu'))
+
+
+def test_fixed_shape_export_refuses_only_the_images_of_another_size(tiny_exports, tmp_path):
+    # Batch of 2 fixed: three 32x32 images run as a full batch and a padded one.
+    model, save_dir = tiny_exports([2, 3, 32, 32])[1:]
+    image_dir = tmp_path / 'images'
+    image_dir.mkdir()
+    rng = np.random.RandomState(0)
+    sizes = {'a.png': (32, 32), 'b.png': (32, 32), 'c.png': (40, 48), 'd.png': (32, 32)}
+    for name, (h, w) in sizes.items():
+        cv2.imwrite(str(image_dir / name), rng.randint(0, 256, (h, w, 3)).astype('uint8'))
+    out_dir = str(tmp_path / 'masks')
+    with pytest.raises(BatchFailures) as info:
+        main(infer_args(save_dir, str(image_dir), out_dir, '--batch_size', '2'))
+    assert info.value.failures == [(str(image_dir / 'c.png'), 'the export takes 2x3x32x32, this image gives '
+                                                              '1x3x40x48 after the deploy transforms')]
+    assert sorted(os.listdir(out_dir)) == ['a.png', 'b.png', 'd.png']
+    for name in ('a.png', 'b.png', 'd.png'):
+        rgb = cv2.cvtColor(cv2.imread(str(image_dir / name)), cv2.COLOR_BGR2RGB).astype('float32')
+        x = ((rgb / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)[None].astype('float32')
+        np.testing.assert_array_equal(np.array(Image.open(os.path.join(out_dir, name))),
+                                      dygraph_logits(model, x)[0].argmax(0))
+    proc = subprocess.run([sys.executable, os.path.join(REPO, 'deploy', 'python', 'infer.py')]
+                          + infer_args(save_dir, str(image_dir), str(tmp_path / 'cli')),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr
+    assert '{}: the export takes 2x3x32x32, this image gives 1x3x40x48'.format(image_dir / 'c.png') in proc.stderr
+
+
+def test_a_program_paddle_cannot_build_is_named_in_one_line(tiny_exports, tmp_path):
+    # Well-formed JSON with intact weights, but an op Paddle does not know: the checks pass
+    # it (they cannot vet ops); Paddle Inference's own error is reported with the file.
+    save_dir = str(tmp_path / 'export')
+    shutil.copytree(tiny_exports()[2], save_dir)
+    program = os.path.join(save_dir, 'model.json')
+    with open(program) as f:
+        text = f.read()
+    assert '"1.conv2d"' in text
+    with open(program, 'w') as f:
+        f.write(text.replace('"1.conv2d"', '"1.no_such_op"', 1))
+    image = str(tmp_path / 'a.png')
+    cv2.imwrite(image, np.zeros((16, 16, 3), np.uint8))
+    proc = subprocess.run([sys.executable, os.path.join(REPO, 'deploy', 'python', 'infer.py')]
+                          + infer_args(save_dir, image, str(tmp_path / 'masks')),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(tmp_path))
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith('error: ')]
+    assert errors == [line for line in errors if '{}: Paddle Inference cannot load it: '.format(program) in line]
+    assert len(errors) == 1

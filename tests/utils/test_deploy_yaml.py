@@ -1,11 +1,13 @@
 """utils.deploy_yaml: deploy.yaml is written, read back and checked by one class."""
 import os
+import re
 
 import numpy as np
 import pytest
 import yaml
 
 from paddleseg_fastfcn.utils.deploy_yaml import DeployConfig, DeployConfigError
+from paddleseg_fastfcn.utils.limits import LimitExceeded
 
 SECTION = {'model': 'model.json', 'params': 'model.pdiparams',
            'transforms': [{'type': 'Resize', 'target_size': [32, 32]}, {'type': 'Normalize'}],
@@ -75,7 +77,66 @@ def test_missing_file_section_key_and_model_files(tmp_path):
     with pytest.raises(DeployConfigError, match='`Deploy.params` is missing'):
         DeployConfig(write_raw(tmp_path, no_params, 'no_params.yaml'))
     cfg = DeployConfig(write_raw(tmp_path, SECTION))
-    with pytest.raises(DeployConfigError, match='model.json which does not exist'):
+    with pytest.raises(DeployConfigError, match=r'deploy.yaml: `Deploy.model` names .*model.json which does not exist'):
         cfg.check_files('paddle')
     with pytest.raises(DeployConfigError, match='no `Deploy.onnx_model`'):
         cfg.check_files('onnxruntime')
+
+
+@pytest.mark.parametrize('key', ['model', 'params', 'onnx_model'])
+@pytest.mark.parametrize('name,why', [
+    ('../outside.json', 'outside the export folder'),
+    ('sub/../../outside.json', 'outside the export folder'),
+    ('/etc/passwd', 'outside the export folder'),
+    ('link.json', 'a symbolic link to .*outside.json, outside the export folder'),
+])
+def test_file_names_leading_out_of_the_folder_are_refused(tmp_path, key, name, why):
+    export = tmp_path / 'export'
+    export.mkdir()
+    (tmp_path / 'outside.json').write_text('{}')
+    os.symlink(str(tmp_path / 'outside.json'), str(export / 'link.json'))
+    path = write_raw(export, dict(SECTION, **{key: name}))
+    message = r'deploy\.yaml: `Deploy\.{}` names {}, {}'.format(key, re.escape(repr(name)), why)
+    with pytest.raises(DeployConfigError, match=message):
+        DeployConfig(path)
+    before = open(path).read()
+    with pytest.raises(DeployConfigError, match=message):
+        DeployConfig.write(str(export), dict(SECTION, **{key: name}))
+    assert open(path).read() == before  # refused before anything is written
+
+
+def test_a_symbolic_link_inside_the_folder_and_a_subfolder_are_accepted(tmp_path):
+    (tmp_path / 'sub').mkdir()
+    (tmp_path / 'sub' / 'model.json').write_text('{}')
+    os.symlink('sub/model.json', str(tmp_path / 'alias.json'))
+    cfg = DeployConfig(write_raw(tmp_path, dict(SECTION, model='alias.json', params='sub/model.pdiparams')))
+    assert cfg.model_file == str(tmp_path / 'alias.json')
+    assert cfg.params_file == str(tmp_path / 'sub' / 'model.pdiparams')
+
+
+def test_binary_file_and_alias_expanded_values_give_a_short_message(tmp_path):
+    path = tmp_path / 'deploy.yaml'
+    path.write_bytes(b'Deploy:\n  model: caf\xe9.json\n')
+    with pytest.raises(DeployConfigError, match=r'deploy\.yaml: not a text file \(byte 20 is not UTF-8\)'):
+        DeployConfig(str(path))
+    # 9**8 strings once expanded: the message quotes a few.
+    levels = ['a: &a [{}]'.format(', '.join(['x'] * 9))]
+    for i in range(1, 8):
+        levels.append('l{}: &l{} [{}]'.format(i, i, ', '.join(['*' + ('a' if i == 1 else 'l{}'.format(i - 1))] * 9)))
+    path.write_text('\n'.join(levels) + '\nDeploy: {model: m.json, params: p, transforms: [], output_op: *l7}\n')
+    with pytest.raises(DeployConfigError) as info:
+        DeployConfig(str(path))
+    assert '`Deploy.output_op` must be one of' in str(info.value) and len(str(info.value)) < 600
+
+
+@pytest.mark.parametrize('transform', [
+    {'type': 'Resize', 'target_size': [100000, 100000]},
+    {'type': 'ResizeByLong', 'long_size': 100000},
+    {'type': 'ResizeByShort', 'short_size': 100000},
+])
+def test_a_resize_beyond_the_pixel_cap_is_refused_before_any_image(tmp_path, transform):
+    path = write_raw(tmp_path, dict(SECTION, transforms=[transform, {'type': 'Normalize'}]))
+    message = r'deploy\.yaml: refused: `Deploy\.transforms\[0\]` \({}\) resizes every image to .* ' \
+              r'\(10,000,000,000\) exceeds the cap'.format(transform['type'])
+    with pytest.raises(LimitExceeded, match=message):
+        DeployConfig(path)
