@@ -150,7 +150,8 @@ def _where(path, file_dic, dic, keys):
     in_file, used = _value_at(file_dic, keys), _value_at(dic, keys)
     # A mapping (a violation about a missing key) is where the file writes it, even when
     # an override changed one of its other keys.
-    if in_file is _MISSING or (in_file != used and not isinstance(in_file, dict)):
+    # `is` first: a NaN the file writes is not equal to itself (the merged dict holds the same object).
+    if in_file is _MISSING or (in_file is not used and in_file != used and not isinstance(in_file, dict)):
         return 'the command line (overriding {})'.format(path)
     return locate_key(path, keys)
 
