@@ -10,13 +10,13 @@ import argparse
 import sys
 
 from paddleseg_fastfcn.utils.cli import (existing_dir, existing_file, non_negative_int, or_keyword,
-                                         positive_float, positive_int)
+                                         output_dir, positive_float, positive_int)
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--config', required=True, type=existing_file, help='YAML config file')
-    p.add_argument('--save_dir', default='output', help='checkpoints, train.log, VisualDL')
+    p.add_argument('--save_dir', default='output', type=output_dir, help='checkpoints, train.log, VisualDL')
     p.add_argument('--iters', type=positive_int, default=None, help='overrides the config\'s iters')
     p.add_argument('--batch_size', type=positive_int, default=None,
                    help='per card; overrides the config\'s batch_size')

@@ -162,8 +162,9 @@ def _check_values(path, file_dic, dic, violations):
     lines = ['{}: {}: found {!r}, expected {}'.format(
         _where(path, file_dic, dic, v.path), v.key or '(top level)', v.value, v.expected)
         for v in violations]
-    raise ConfigError('invalid config value{}:\n  {}'.format(
-        's' if len(lines) > 1 else '', '\n  '.join(lines)))
+    if len(lines) == 1:
+        raise ConfigError('invalid config value: {}'.format(lines[0]))
+    raise ConfigError('invalid config values:\n  {}'.format('\n  '.join(lines)))
 
 
 def _check_dataset_roots(path, dic, datasets):
