@@ -44,10 +44,22 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from paddleseg_fastfcn.core.run_lock import SaveDirLocked
+    from paddleseg_fastfcn.core.stop_signals import StopNow, TrainingStopped, exit_status
     from paddleseg_fastfcn.core.train import train
     from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
     try:
         train(**vars(args))
+    except (TrainingStopped, StopNow) as e:
+        # SIGTERM / SIGINT: the shell's status (143 / 130) and how to resume.
+        print(str(e), file=sys.stderr)
+        return exit_status(e.signum)
+    except KeyboardInterrupt:  # before training started (building, reading the data)
+        print('interrupted before training started; nothing was written', file=sys.stderr)
+        return exit_status(2)
+    except SaveDirLocked as e:
+        print('error: {}: {}'.format(type(e).__name__, e), file=sys.stderr)
+        return 1
     except DiskWriteError as e:
         # A full disk or read-only save_dir: what, how much space, which checkpoint is intact.
         print('error: {}'.format(e), file=sys.stderr)

@@ -92,5 +92,5 @@ def test_unwritable_save_dir_fails_before_training(tmp_path, capsys):
     (tmp_path / 'file').write_text('')
     argv = ['--config', config, '--save_dir', str(tmp_path / 'file' / 'out'), '--iters', '1']
     assert train_cli.main(argv) == 1
-    assert re.search(r'error: cannot write train.log to .*file/out/train.log: Not a directory \(ENOTDIR\)',
+    assert re.search(r'error: cannot write the save_dir lock to .*file/out/\.lock: Not a directory \(ENOTDIR\)',
                      capsys.readouterr().err)
