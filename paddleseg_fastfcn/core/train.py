@@ -108,7 +108,9 @@ def _newest_checkpoint(save_dir, log):
     """``--resume_model auto``: save_dir's newest complete checkpoint, or None (fresh start).
 
     Every rank looks on its own file system and all must find the same
-    iteration, otherwise ranks would continue from different states.
+    iteration, otherwise ranks would continue from different states. A newest
+    checkpoint holding NaN / inf is refused when loaded (naming it), not skipped for
+    an older one: that would silently discard iterations; the user chooses.
     """
     found = ckpt.find_latest_checkpoint(save_dir, log.info)
     iteration = found[0] if found else 0
