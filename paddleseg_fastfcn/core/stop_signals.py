@@ -1,13 +1,13 @@
 """SIGTERM / SIGINT during training: finish the iteration, save it, say how to resume.
 
 The default reaction (KeyboardInterrupt, or death by SIGTERM) can land in the middle
-of a checkpoint write or of a collective call. Here the first signal only records a
-request; the loop reads it once per iteration (agreed by all ranks, see
-``core.train._step``) and stops after that iteration's checkpoint is complete. A
-second signal stops at once (``StopNow``): a checkpoint being written then removes its
-temporary folder (``core.checkpoint._atomic_dir``), and the previous checkpoints stay
-complete. Exit statuses follow the shell's 128 + signal number: 130 for SIGINT, 143
-for SIGTERM.
+of a checkpoint write. Here the first signal only records a request; the loop reads it
+once per iteration and stops after that iteration's checkpoint is complete. A second
+SIGINT (a user pressing Ctrl-C again) stops at once (``StopNow``): a checkpoint being
+written then removes its temporary folder (``core.checkpoint._atomic_dir``), and the
+previous checkpoints stay complete. Repeated SIGTERMs (supervisors resend it before
+their SIGKILL) do not cut the checkpoint short. Exit statuses follow the shell's 128 +
+signal number: 130 for SIGINT, 143 for SIGTERM.
 """
 import signal
 import sys
@@ -31,18 +31,15 @@ class TrainingStopped(Exception):
     """
 
     def __init__(self, signum, iteration, checkpoint, save_dir):
-        # None: this rank received nothing; another rank was asked to stop.
-        cause = signal.Signals(signum).name if signum else 'a stop signal to another rank'
-        self.signum = signum or signal.SIGTERM
-        self.iteration, self.checkpoint = iteration, checkpoint
+        self.signum, self.iteration, self.checkpoint = signum, iteration, checkpoint
         super().__init__(
             'training stopped by {} after iteration {}; the checkpoint {} is complete: continue '
             'with --resume_model {} (or --save_dir {} --resume_model auto)'.format(
-                cause, iteration, checkpoint, checkpoint, save_dir))
+                signal.Signals(signum).name, iteration, checkpoint, checkpoint, save_dir))
 
 
 class StopNow(BaseException):
-    """A second stop signal: training ends where it is (no new checkpoint)."""
+    """A second SIGINT: training ends where it is (no new checkpoint)."""
 
     def __init__(self, signum):
         self.signum = signum
@@ -52,6 +49,9 @@ class StopNow(BaseException):
 
 class StopRequest:
     """Catches SIGTERM / SIGINT while installed (main thread only; elsewhere a no-op).
+
+    For one process: under ``paddle.distributed.launch`` the trainer leaves the signals
+    to the launcher (``core.train``).
 
     Attributes:
         signum (int | None): the first signal received, None before any.
@@ -73,10 +73,13 @@ class StopRequest:
 
     def _handle(self, signum, frame):
         if self.signum is not None:
-            raise StopNow(signum)
+            if signum == signal.SIGINT:
+                raise StopNow(signum)
+            return
         self.signum = signum
-        print('received {}: stopping after the current iteration and its checkpoint (send it '
-              'again to stop at once)'.format(signal.Signals(signum).name), file=sys.stderr, flush=True)
+        print('received {}: stopping after the current iteration and its checkpoint{}'.format(
+            signal.Signals(signum).name, ' (Ctrl-C again: at once)' if signum == signal.SIGINT else ''),
+            file=sys.stderr, flush=True)
 
     @property
     def requested(self):

@@ -10,7 +10,8 @@ A run holds its save_dir (``core.run_lock``, taken by rank 0 before anything is
 written there) and removes the temporary directories a killed run left. The model's
 tensors are checked for NaN / infinity at every log line and before every evaluation
 and checkpoint (``core.finite_state``). SIGTERM / SIGINT stop the run after the
-current iteration, with a checkpoint of it (``core.stop_signals``).
+current iteration, with a checkpoint of it (``core.stop_signals``; one process only: under
+the launcher signals keep the launcher's meaning).
 """
 import contextlib
 import dataclasses
@@ -100,7 +101,11 @@ def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=
             run = _build(cfg, _shared_seed(seed, world_size), settings, log)
             if resume_model:
                 _resume(run, resume_model, seed, log)
-            with StopRequest() as stop:
+            # Under the launcher the signals stay its own: it sends SIGTERM three times within
+            # 0.6 s and SIGKILL after 30 s, and stops the other ranks when one exits, so a
+            # rank finishing its iteration (possibly blocked in a collective) cannot be promised.
+            stop = StopRequest()
+            with stop if world_size == 1 else contextlib.nullcontext():
                 return _loop(run, settings, log, stop)
 
 
@@ -248,7 +253,7 @@ def _loop(run, settings, log, stop):
 
 def _step(run, train_model, scaler, data, iteration, settings, stop):
     """One optimization step; returns (weighted loss terms averaged over ranks, lr used,
-    whether a rank was asked to stop: all ranks then stop after this iteration).
+    whether a stop was requested: the run then stops after this iteration).
 
     The rank average is what DataParallel's averaged gradient optimizes; it is
     the loss of the pooled global batch when the ranks' batches hold equally
@@ -262,7 +267,7 @@ def _step(run, train_model, scaler, data, iteration, settings, stop):
     local_values = [float(t) for t in terms]
     # Every rank must take part in this all_reduce and then stop together: a
     # rank that left alone would leave the others waiting in the next one.
-    *term_values, stop_votes = mean_over_ranks(local_values + [float(stop.requested)])
+    term_values = mean_over_ranks(local_values)
     # Stop before the update so that parameters and checkpoints stay finite.
     if not all_finite(term_values):
         check_finite(local_values, run.names, iteration)
@@ -280,7 +285,7 @@ def _step(run, train_model, scaler, data, iteration, settings, stop):
     run.optimizer.clear_grad()
     lr = run.optimizer.get_lr()
     run.lr_scheduler.step()
-    return term_values, lr, stop_votes > 0
+    return term_values, lr, stop.requested
 
 
 def _stopped(run, scaler, settings, log, signum, saved):

@@ -51,3 +51,17 @@ def test_a_stop_signal_mid_training_saves_the_iteration_and_says_how_to_resume(t
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert 'resumed from {} at iteration {}'.format(match.group(2), stopped_at) in resumed.stdout
     assert 'iter: {0}/{0}'.format(stopped_at + 1) in resumed.stdout
+
+
+def test_a_repeated_sigterm_waits_for_the_checkpoint_and_a_second_sigint_stops_at_once(capsys):
+    from paddleseg_fastfcn.core.stop_signals import StopNow, StopRequest
+    before = signal.getsignal(signal.SIGTERM)
+    with StopRequest() as stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.signum == signal.SIGTERM
+        os.kill(os.getpid(), signal.SIGTERM)  # a supervisor resending it: still the same request
+        assert stop.signum == signal.SIGTERM
+        with pytest.raises(StopNow, match='stopped at once by a second SIGINT'):
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGTERM) is before  # restored
+    assert capsys.readouterr().err.count('received SIGTERM: stopping after the current iteration') == 1
