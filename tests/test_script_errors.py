@@ -38,3 +38,14 @@ def test_a_bad_config_value_is_one_named_line(bad_config, capsys, monkeypatch, s
     assert err == ('error: ConfigError: invalid config value: {}:3: lr_scheduler.learning_rate: found nan, '
                    'expected a finite number > 0'.format(bad_config['cfg'])), err
     assert not os.path.exists(os.path.join(bad_config['dir'], 'out'))
+
+
+def test_a_model_the_registry_cannot_build_is_one_line_naming_the_file(bad_config, capsys, monkeypatch):
+    module = load_script('predict.py', monkeypatch)
+    argv = ['--config', bad_config['base'], '--model_path', bad_config['base'], '--image_path', bad_config['dir'],
+            '--save_dir', bad_config['dir'] + '/out', '--opts', 'model.backbone.layers=7']
+    assert module.main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert '\n' not in err and 'Traceback' not in err
+    assert err.startswith('error: ConfigError: {}: cannot build `model`: '.format(bad_config['base'])), err
+    assert "multiple values for keyword argument 'layers'" in err

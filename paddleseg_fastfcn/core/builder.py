@@ -250,7 +250,9 @@ def build_model(cfg, load_pretrained=True):
     try:
         model = WeightLoadingSegBuilder(cfg, load_pretrained).model
     except (RuntimeError, KeyError, AssertionError) as e:
-        raise ConfigError('cannot build `model` from the config: {}'.format(e)) from e
+        # One line (PaddleSeg's message spans several), naming the file.
+        raise ConfigError('{}: cannot build `model`: {}'.format(
+            getattr(cfg, 'source_path', 'the config'), ' '.join(str(e).split()))) from e
     return model
 
 

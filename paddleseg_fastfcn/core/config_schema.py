@@ -104,6 +104,7 @@ DATASET = component({
 
 _PART = {'num_classes': POSITIVE_INT, 'in_channels': _one_or_list(POSITIVE_INT),
          'channels': POSITIVE_INT, 'in_index': NON_NEGATIVE_INT, 'width': POSITIVE_INT,
+         'num_codes': POSITIVE_INT,
          'pretrained': PATH_OR_NULL}
 
 MODEL = component(dict(_PART, **{
