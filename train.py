@@ -7,6 +7,7 @@
 Under the launcher batch_size is per card; see docs/distributed.md.
 """
 import argparse
+import signal
 import sys
 
 from paddleseg_fastfcn.utils.cli import (existing_dir, existing_file, non_negative_int, or_keyword,
@@ -54,9 +55,9 @@ def main(argv=None):
         # SIGTERM / SIGINT: the shell's status (143 / 130) and how to resume.
         print(str(e), file=sys.stderr)
         return exit_status(e.signum)
-    except KeyboardInterrupt:  # before training started (building, reading the data)
-        print('interrupted before training started; nothing was written', file=sys.stderr)
-        return exit_status(2)
+    except KeyboardInterrupt:  # before the loop (building, reading the data), or under the launcher
+        print('interrupted by SIGINT; the checkpoints written before are complete', file=sys.stderr)
+        return exit_status(signal.SIGINT)
     except SaveDirLocked as e:
         print('error: {}: {}'.format(type(e).__name__, e), file=sys.stderr)
         return 1

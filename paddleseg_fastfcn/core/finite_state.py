@@ -77,8 +77,12 @@ def non_finite_names(state):
         return []
     bad = []
     for name, tensor in _float_tensors(state):
-        values = tensor.numpy() if isinstance(tensor, paddle.Tensor) else tensor
-        if not np.isfinite(values.astype(np.float64, copy=False)).all():
+        if isinstance(tensor, paddle.Tensor):
+            # In paddle: a bfloat16 tensor's numpy() is its raw uint16 bits.
+            finite = bool(paddle.isfinite(tensor.astype('float32')).all())
+        else:
+            finite = bool(np.isfinite(tensor).all())
+        if not finite:
             bad.append(name)
     return bad
 
