@@ -228,7 +228,8 @@ def _loop(run, settings, log, stop):
         if statistics_are_fixed(iteration, freeze_from):
             prepare_frozen_step(run.model, run.bn_batches, state.iteration,
                                 settings.save_interval, log)
-        term_values, lr, stopping = _step(run, train_model, scaler, data, iteration, settings, stop)
+        term_values, lr = _step(run, train_model, scaler, data, iteration, settings)
+        stopping = stop.requested  # read once: a signal from here on waits for the next iteration
         state.iteration, state.epoch = iteration, sampler.epoch_of(iteration - 1) + 1
         window.add(term_values, time.time() - tic, reader_cost)
         saving = iteration % settings.save_interval == 0 or iteration == state.total_iters
@@ -251,9 +252,8 @@ def _loop(run, settings, log, stop):
             'best_miou': state.best_miou if settings.do_eval else None}
 
 
-def _step(run, train_model, scaler, data, iteration, settings, stop):
-    """One optimization step; returns (weighted loss terms averaged over ranks, lr used,
-    whether a stop was requested: the run then stops after this iteration).
+def _step(run, train_model, scaler, data, iteration, settings):
+    """One optimization step; returns (weighted loss terms averaged over ranks, lr used).
 
     The rank average is what DataParallel's averaged gradient optimizes; it is
     the loss of the pooled global batch when the ranks' batches hold equally
@@ -285,7 +285,7 @@ def _step(run, train_model, scaler, data, iteration, settings, stop):
     run.optimizer.clear_grad()
     lr = run.optimizer.get_lr()
     run.lr_scheduler.step()
-    return term_values, lr, stop.requested
+    return term_values, lr
 
 
 def _stopped(run, scaler, settings, log, signum, saved):
