@@ -13,14 +13,14 @@ from paddleseg_fastfcn.core.export import OUTPUT_OPS, export_model
 from paddleseg_fastfcn.core.onnx_export import DEFAULT_OPSET, export_onnx
 from paddleseg_fastfcn.deploy.onnx_check import verify_onnx
 from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
-from paddleseg_fastfcn.utils.cli import existing_file, positive_int, str2bool
+from paddleseg_fastfcn.utils.cli import existing_file, output_dir, positive_int, str2bool
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Export a paddleseg-fastfcn model for deployment.')
     p.add_argument('--config', required=True, type=existing_file, help='training YAML')
     p.add_argument('--model_path', required=True, type=existing_file, help='weights (.pdparams) to export')
-    p.add_argument('--save_dir', default='./output/export')
+    p.add_argument('--save_dir', default='./output/export', type=output_dir)
     p.add_argument('--input_shape', nargs=4, type=positive_int, default=None, metavar=('N', 'C', 'H', 'W'),
                    help='fix the input shape (default: dynamic batch, height and width)')
     p.add_argument('--output_op', choices=OUTPUT_OPS, default='argmax')

@@ -18,12 +18,12 @@ import sys
 
 def parse_args(argv=None):
     from paddleseg_fastfcn.core.inference_options import add_inference_args
-    from paddleseg_fastfcn.utils.cli import existing_file, existing_path
+    from paddleseg_fastfcn.utils.cli import existing_file, existing_path, output_dir
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--config', required=True, type=existing_file, help='YAML config file')
     p.add_argument('--model_path', required=True, type=existing_file, help='model.pdparams')
     p.add_argument('--image_path', required=True, type=existing_path, help='image file, folder or list file (.txt / .list)')
-    p.add_argument('--save_dir', default='output/result', help='output folder')
+    p.add_argument('--save_dir', default='output/result', type=output_dir, help='output folder')
     p.add_argument('--output_format', default='pseudo_color',
                    choices=['pseudo_color', 'ade20k_submission'],
                    help='pseudo_color: palette masks + overlays; ade20k_submission: uint8 PNGs of '

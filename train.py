@@ -7,16 +7,17 @@
 Under the launcher batch_size is per card; see docs/distributed.md.
 """
 import argparse
+import signal
 import sys
 
 from paddleseg_fastfcn.utils.cli import (existing_dir, existing_file, non_negative_int, or_keyword,
-                                         positive_float, positive_int)
+                                         output_dir, positive_float, positive_int)
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--config', required=True, type=existing_file, help='YAML config file')
-    p.add_argument('--save_dir', default='output', help='checkpoints, train.log, VisualDL')
+    p.add_argument('--save_dir', default='output', type=output_dir, help='checkpoints, train.log, VisualDL')
     p.add_argument('--iters', type=positive_int, default=None, help='overrides the config\'s iters')
     p.add_argument('--batch_size', type=positive_int, default=None,
                    help='per card; overrides the config\'s batch_size')
@@ -44,10 +45,22 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    from paddleseg_fastfcn.core.run_lock import SaveDirLocked
+    from paddleseg_fastfcn.core.stop_signals import StopNow, TrainingStopped, exit_status
     from paddleseg_fastfcn.core.train import train
     from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
     try:
         train(**vars(args))
+    except (TrainingStopped, StopNow) as e:
+        # SIGTERM / SIGINT: the shell's status (143 / 130) and how to resume.
+        print(str(e), file=sys.stderr)
+        return exit_status(e.signum)
+    except KeyboardInterrupt:  # before the loop (building, reading the data), or under the launcher
+        print('interrupted by SIGINT; the checkpoints written before are complete', file=sys.stderr)
+        return exit_status(signal.SIGINT)
+    except SaveDirLocked as e:
+        print('error: {}: {}'.format(type(e).__name__, e), file=sys.stderr)
+        return 1
     except DiskWriteError as e:
         # A full disk or read-only save_dir: what, how much space, which checkpoint is intact.
         print('error: {}'.format(e), file=sys.stderr)

@@ -17,12 +17,12 @@ import sys
 
 def parse_args(argv=None):
     from paddleseg_fastfcn.core.inference_options import add_inference_args
-    from paddleseg_fastfcn.utils.cli import existing_file, existing_path, non_negative_int
+    from paddleseg_fastfcn.utils.cli import existing_file, non_negative_int, output_dir
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--config', required=True, type=existing_file, help='YAML config file')
     p.add_argument('--model_path', required=True, type=existing_file, help='model.pdparams to evaluate')
     p.add_argument('--num_workers', type=non_negative_int, default=0, help='data loader worker processes')
-    p.add_argument('--save_dir', default=None,
+    p.add_argument('--save_dir', default=None, type=output_dir,
                    help='where metrics.json, class_metrics.csv and confusion_matrix.csv/.png go '
                         '(default: next to --model_path)')
     p.add_argument('--opts', nargs='+', default=None, metavar='KEY=VALUE', help='config overrides')

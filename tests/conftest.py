@@ -167,6 +167,29 @@ def small_filesystem(tmp_path):
         subprocess.run(['umount', '-l', str(path)], capture_output=True)
 
 
+@pytest.fixture
+def undeletable():
+    """``make(path)``: write ``path`` as a file nobody can delete, root included (``chattr +i``),
+    so that removing its folder fails for real. Skips where the file system has no immutable
+    attribute (tmpfs, overlayfs) or ``chattr`` is missing. Made deletable again after the test."""
+    import subprocess
+    made = []
+
+    def make(path):
+        with open(path, 'wb') as f:
+            f.write(b'x')
+        try:
+            proc = subprocess.run(['chattr', '+i', str(path)], capture_output=True, text=True)
+        except FileNotFoundError:
+            pytest.skip('no chattr here')
+        if proc.returncode != 0:
+            pytest.skip('cannot make a file immutable here: {}'.format(proc.stderr.strip()))
+        made.append(path)
+    yield make
+    for path in made:
+        subprocess.run(['chattr', '-i', str(path)], capture_output=True)
+
+
 def fill_filesystem(path, leave=0):
     """Write a filler file into ``path`` until at most ``leave`` bytes are free."""
     import shutil

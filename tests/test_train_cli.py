@@ -92,5 +92,20 @@ def test_unwritable_save_dir_fails_before_training(tmp_path, capsys):
     (tmp_path / 'file').write_text('')
     argv = ['--config', config, '--save_dir', str(tmp_path / 'file' / 'out'), '--iters', '1']
     assert train_cli.main(argv) == 1
-    assert re.search(r'error: cannot write train.log to .*file/out/train.log: Not a directory \(ENOTDIR\)',
+    assert re.search(r'error: cannot write the save_dir lock to .*file/out/\.lock: Not a directory \(ENOTDIR\)',
                      capsys.readouterr().err)
+
+
+def test_a_second_run_on_the_same_save_dir_is_refused_naming_the_first(tmp_path, capsys):
+    import socket
+
+    from paddleseg_fastfcn.core.run_lock import RunLock
+    config = write_config(tmp_path)
+    out = tmp_path / 'out'
+    with RunLock(str(out)):  # the first run, still going
+        assert train_cli.main(['--config', config, '--save_dir', str(out), '--iters', '1']) == 1
+    err = capsys.readouterr().err
+    assert re.search(r'^error: SaveDirLocked: save_dir .*out is in use by another training run: pid {} on host '
+                     r'{} since .* UTC \(lock file .*out/\.lock\); wait for it to end, stop it, or choose '
+                     r'another --save_dir$'.format(os.getpid(), re.escape(socket.gethostname())), err.strip()), err
+    assert os.listdir(out) == []  # the refused run wrote nothing (the first run's lock is released)

@@ -150,7 +150,8 @@ def _where(path, file_dic, dic, keys):
     in_file, used = _value_at(file_dic, keys), _value_at(dic, keys)
     # A mapping (a violation about a missing key) is where the file writes it, even when
     # an override changed one of its other keys.
-    if in_file is _MISSING or (in_file != used and not isinstance(in_file, dict)):
+    # `is` first: a NaN the file writes is not equal to itself (the merged dict holds the same object).
+    if in_file is _MISSING or (in_file is not used and in_file != used and not isinstance(in_file, dict)):
         return 'the command line (overriding {})'.format(path)
     return locate_key(path, keys)
 
@@ -161,8 +162,9 @@ def _check_values(path, file_dic, dic, violations):
     lines = ['{}: {}: found {!r}, expected {}'.format(
         _where(path, file_dic, dic, v.path), v.key or '(top level)', v.value, v.expected)
         for v in violations]
-    raise ConfigError('invalid config value{}:\n  {}'.format(
-        's' if len(lines) > 1 else '', '\n  '.join(lines)))
+    if len(lines) == 1:
+        raise ConfigError('invalid config value: {}'.format(lines[0]))
+    raise ConfigError('invalid config values:\n  {}'.format('\n  '.join(lines)))
 
 
 def _check_dataset_roots(path, dic, datasets):
@@ -248,7 +250,9 @@ def build_model(cfg, load_pretrained=True):
     try:
         model = WeightLoadingSegBuilder(cfg, load_pretrained).model
     except (RuntimeError, KeyError, AssertionError) as e:
-        raise ConfigError('cannot build `model` from the config: {}'.format(e)) from e
+        # One line (PaddleSeg's message spans several), naming the file.
+        raise ConfigError('{}: cannot build `model`: {}'.format(
+            getattr(cfg, 'source_path', 'the config'), ' '.join(str(e).split()))) from e
     return model
 
 

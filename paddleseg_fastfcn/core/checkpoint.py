@@ -13,6 +13,9 @@ in save_dir, fsync'ed, and the directory is then renamed into place. A crash or
 an exception while saving leaves the previous checkpoints untouched; a write the
 disk refuses (full, read-only) becomes a ``DiskWriteError`` saying how much space
 the checkpoint needs, how much is free and which checkpoint is still complete.
+A temporary directory left by a killed process is removed by the next run
+(``remove_temporaries``, under the save_dir's ``core.run_lock``). A state holding a
+NaN or an infinity is never written, and never resumed from.
 """
 import json
 import os
@@ -23,6 +26,7 @@ import shutil
 import numpy as np
 import paddle
 
+from paddleseg_fastfcn.core.finite_state import describe, non_finite_names
 from paddleseg_fastfcn.utils.atomic_write import write_failure
 from paddleseg_fastfcn.utils.download import fsync_dir
 from paddleseg_fastfcn.utils.safe_pickle import UnsafePickleError
@@ -123,9 +127,15 @@ def save_checkpoint(save_dir, name, model, optimizer, train_state, score=None):
     Raises:
         DiskWriteError: the disk refused the write (what, space needed / free, and the
             last complete checkpoint, which is untouched); no temporary files remain.
+        FloatingPointError: a model or optimizer tensor holds a NaN or an infinity (named);
+            nothing is written.
     """
     state = dict(train_state.to_dict(), rng=rng_states())
     model_state, optimizer_state = model.state_dict(), optimizer.state_dict()
+    bad = non_finite_names(model_state) + ['optimizer: ' + n for n in non_finite_names(optimizer_state)]
+    if bad:
+        raise FloatingPointError('refusing to write checkpoint {}: non-finite values in {}; the '
+                                 'checkpoints in {} are unchanged'.format(name, describe(bad), save_dir))
 
     def write(tmp):
         paddle.save(model_state, os.path.join(tmp, MODEL_FILE))
@@ -178,13 +188,50 @@ def list_iter_checkpoints(save_dir):
     return sorted(found)
 
 
-def prune_checkpoints(save_dir, keep_max):
-    """Delete the oldest iter_N directories so that at most ``keep_max`` remain."""
+def _is_complete(path):
+    return all(os.path.isfile(os.path.join(path, f)) for f in (MODEL_FILE, OPTIMIZER_FILE, STATE_FILE))
+
+
+def prune_checkpoints(save_dir, keep_max, warn=print):
+    """Keep the ``keep_max`` newest complete iter_N directories; delete every older one.
+
+    Incomplete directories never count as kept. A deletion that fails (permissions, a
+    busy file system) is reported to ``warn`` and left: the next pruning tries again.
+
+    Args:
+        keep_max (int | None): <= 0 or None keeps all.
+        warn (callable): receives one line per directory that could not be deleted.
+    """
     if keep_max is None or keep_max <= 0:
         return
     checkpoints = list_iter_checkpoints(save_dir)
-    for _, path in checkpoints[:max(len(checkpoints) - keep_max, 0)]:
-        shutil.rmtree(path)
+    complete = [it for it, path in checkpoints if _is_complete(path)]
+    if len(complete) <= keep_max:
+        return
+    oldest_kept = complete[-keep_max]
+    for iteration, path in checkpoints:
+        if iteration >= oldest_kept:
+            break
+        try:
+            shutil.rmtree(path)
+        except OSError as e:
+            warn('could not delete the old checkpoint {} ({}); training goes on, it is tried '
+                 'again at the next checkpoint'.format(path, e))
+
+
+def remove_temporaries(save_dir, info=print):
+    """Delete the temporary directories of saves that a killed process left in ``save_dir``.
+
+    Only for the run that holds save_dir's lock (another run's save may be in progress).
+    """
+    if not os.path.isdir(save_dir):
+        return
+    for name in sorted(os.listdir(save_dir)):
+        path = os.path.join(save_dir, name)
+        if name.startswith(TMP_PREFIX) and os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+            info('removed {}, the temporary directory of a checkpoint save that was '
+                 'interrupted'.format(path))
 
 
 def check_checkpoint_dir(path):
@@ -239,8 +286,8 @@ def load_checkpoint(path, model, optimizer):
 
     Raises:
         FileNotFoundError: ``path`` is not a directory or lacks a checkpoint file.
-        ValueError: the model state does not fit exactly (keys named), or the
-            optimizer state does not match.
+        ValueError: the model state does not fit exactly (keys named), the
+            optimizer state does not match, or either holds a NaN / infinity (named).
         UnsafePickleError: a file names a global the safe reader does not admit.
     """
     check_checkpoint_dir(path)
@@ -249,8 +296,15 @@ def load_checkpoint(path, model, optimizer):
     except WeightsError as e:
         raise ValueError('--resume_model: {}'.format(e)) from e
     opt_path = os.path.join(path, OPTIMIZER_FILE)
+    opt_state = read_paddle_file(opt_path, 'optimizer state')
+    bad = ([MODEL_FILE + ': ' + n for n in non_finite_names(model.state_dict())]
+           + [OPTIMIZER_FILE + ': ' + n for n in non_finite_names(opt_state)])
+    if bad:
+        raise ValueError('--resume_model: {} holds non-finite values (NaN / inf) in {}; training '
+                         'cannot continue from it: resume from an earlier checkpoint or start over'
+                         .format(path, describe(bad)))
     try:
-        optimizer.set_state_dict(read_paddle_file(opt_path, 'optimizer state'))
+        optimizer.set_state_dict(opt_state)
     except AssertionError as e:
         raise ValueError('--resume_model: the optimizer state in {} does not match this model '
                          '({}); it was saved for a different model or optimizer config'.format(

@@ -14,6 +14,7 @@ import paddle
 from paddleseg.cvlibs import manager
 
 from .config_schema import Violation
+from .optim import optimizer_type
 
 # SegBuilder's registries, in its lookup order.
 REGISTRIES = (manager.MODELS, manager.BACKBONES, manager.DATASETS, manager.TRANSFORMS,
@@ -80,8 +81,8 @@ def component_violations(dic):
 
     Covers the components SegBuilder builds through the registries (model and its parts,
     datasets and their transforms, losses, ``export.transforms``) and the
-    ``lr_scheduler`` (a ``paddle.optimizer.lr`` class). The optimizer is left to
-    SegBuilder: it renames types (``SGD`` with momentum -> ``Momentum``).
+    ``lr_scheduler`` (a ``paddle.optimizer.lr`` class) and the ``optimizer``, under the
+    name SegBuilder gives it (``SGD`` with a ``momentum`` key is ``Momentum``).
 
     Returns:
         list[Violation]
@@ -100,4 +101,16 @@ def component_violations(dic):
         else:
             found += _check_keys(('lr_scheduler',), scheduler, cls, scheduler['type'],
                                  extra=SCHEDULER_BUILDER_KEYS)
+    found += _optimizer_violations(dic.get('optimizer'))
     return found
+
+
+def _optimizer_violations(opt_cfg):
+    if not (isinstance(opt_cfg, dict) and isinstance(opt_cfg.get('type'), str)):
+        return []
+    name = optimizer_type(opt_cfg)
+    cls = manager.OPTIMIZERS.components_dict.get(name)
+    if cls is None:
+        return [_unknown_type(('optimizer',), opt_cfg['type'], list(manager.OPTIMIZERS.components_dict),
+                              'optimizer')]
+    return _check_keys(('optimizer',), opt_cfg, cls, name)

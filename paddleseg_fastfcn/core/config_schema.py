@@ -14,6 +14,7 @@ Each leaf schema carries a ``description`` saying what is expected in words
 ("an integer >= 1"); the error message quotes it.
 """
 import dataclasses
+import math
 
 import jsonschema
 
@@ -103,6 +104,7 @@ DATASET = component({
 
 _PART = {'num_classes': POSITIVE_INT, 'in_channels': _one_or_list(POSITIVE_INT),
          'channels': POSITIVE_INT, 'in_index': NON_NEGATIVE_INT, 'width': POSITIVE_INT,
+         'num_codes': POSITIVE_INT,
          'pretrained': PATH_OR_NULL}
 
 MODEL = component(dict(_PART, **{
@@ -130,7 +132,7 @@ SCHEMA = {
         'val_dataset': DATASET,
         'optimizer': component({
             'momentum': _number(minimum=0, below=1), 'weight_decay': NON_NEGATIVE_NUMBER,
-            'nesterov': BOOL,
+            'use_nesterov': BOOL,
             'custom_cfg': _list_of({
                 'type': 'object', 'required': ['name'], 'description': 'a mapping with a `name`',
                 'properties': {'name': STRING, 'lr_mult': NON_NEGATIVE_NUMBER,
@@ -158,8 +160,12 @@ assert set(SCHEMA['properties']['test_config']['properties']) == set(CONFIG_KEYS
 
 # JSON Schema's "integer" accepts 4.0 and its numbers exclude booleans only by type; a
 # batch size of 4.0 would reach the data loader, so integers here are Python ints.
-_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine(
-    'integer', lambda checker, value: isinstance(value, int) and not isinstance(value, bool))
+# YAML's .nan / .inf are floats that pass every bound check (nan < 0 is False), so a
+# "number" here is finite.
+_TYPES = jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many({
+    'integer': lambda checker, value: isinstance(value, int) and not isinstance(value, bool),
+    'number': lambda checker, value: (isinstance(value, (int, float)) and not isinstance(value, bool)
+                                      and math.isfinite(value))})
 Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, type_checker=_TYPES)
 jsonschema.Draft202012Validator.check_schema(SCHEMA)
 _VALIDATOR = Validator(SCHEMA)
@@ -199,8 +205,55 @@ def _expected(error):
     return error.schema.get('description') or error.message
 
 
+# How a non-finite number reads after PaddleSeg's `--opts` parsing (ast.literal_eval
+# leaves `nan` / `inf` as strings; `1e999` becomes a float inf).
+_NON_FINITE_WORDS = frozenset({'nan', 'inf', '-inf', '+inf', 'infinity', '-infinity',
+                               '.nan', '.inf', '-.inf', '+.inf'})
+
+
+def _non_finite(value):
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    return isinstance(value, str) and value.strip().lower() in _NON_FINITE_WORDS
+
+
+def non_finite_paths(value, path=()):
+    """Paths of every NaN / infinity under ``value`` (floats, and the words ``--opts`` leaves)."""
+    if _non_finite(value):
+        return [path]
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in non_finite_paths(item, path + (key,))]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in non_finite_paths(item, path + (i,))]
+    return []
+
+
+def _finite_violations(dic, found):
+    """``found`` with every violation holding a NaN / infinity said as such, plus one per
+    NaN / infinity under a key the schema does not name (no config value can use one)."""
+    bad = non_finite_paths(dic)
+    result = []
+    for v in found:
+        if any(p[:len(v.path)] == v.path for p in bad):
+            v = dataclasses.replace(v, expected=v.expected.replace('a number', 'a finite number', 1))
+        result.append(v)
+    # A violation about a mapping (a missing key) does not show its values.
+    covered = [v.path for v in found if not isinstance(v.value, dict)]
+    result += [Violation(p, _value(dic, p), 'a finite number') for p in bad
+               if not any(p[:len(c)] == c for c in covered)]
+    return result
+
+
+def _value(dic, path):
+    for part in path:
+        dic = dic[part]
+    return dic
+
+
 def violations(dic):
     """Every value of the config dict ``dic`` outside the schema, in path order.
+
+    Any NaN or infinity is one, under whatever key (``found nan, expected a finite number``).
 
     Args:
         dic (dict): the merged config (``_base_`` files applied).
@@ -224,6 +277,7 @@ def violations(dic):
         # PaddleSeg repeats a single loss type for every coefficient.
         found.append(Violation(('loss', 'types'), loss['types'], '1 or {} loss types (one per '
                                '`coef` entry)'.format(len(loss['coef']))))
+    found = _finite_violations(dic, found) if isinstance(dic, dict) else found
     return sorted(found, key=lambda v: [str(p) for p in v.path])
 
 

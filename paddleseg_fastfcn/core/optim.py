@@ -12,6 +12,18 @@ import logging
 logger = logging.getLogger(__name__)
 
 
+def optimizer_type(opt_cfg):
+    """The registered optimizer name PaddleSeg 2.8 builds for the ``optimizer`` mapping.
+
+    Its conventions: ``sgd`` / ``adam`` are ``SGD`` / ``Adam``, and SGD with a
+    ``momentum`` key is its ``Momentum`` optimizer.
+    """
+    opt_type = {'sgd': 'SGD', 'adam': 'Adam'}.get(opt_cfg.get('type'), opt_cfg.get('type'))
+    if opt_type == 'SGD' and 'momentum' in opt_cfg:
+        opt_type = 'Momentum'
+    return opt_type
+
+
 def build_optimizer(seg_builder, model):
     """Build the config's optimizer over ``model``'s parameters.
 
@@ -25,11 +37,7 @@ def build_optimizer(seg_builder, model):
     opt_cfg = seg_builder.config.optimizer_cfg
     if not opt_cfg:
         raise ValueError('the config has no `optimizer` section')
-    opt_type = {'sgd': 'SGD', 'adam': 'Adam'}.get(opt_cfg.get('type'), opt_cfg.get('type'))
-    # PaddleSeg's convention: SGD with a momentum is its Momentum optimizer.
-    if opt_type == 'SGD' and 'momentum' in opt_cfg:
-        opt_type = 'Momentum'
-    opt_cfg['type'] = opt_type
+    opt_cfg['type'] = optimizer_type(opt_cfg)
     names = [param_name for param_name, _ in model.named_parameters()]
     for i, item in enumerate(opt_cfg.get('custom_cfg') or []):
         if not any(item.get('name', '') in n for n in names):

@@ -5,7 +5,15 @@ Everything is built from the YAML through ``core.builder``. The data order
 comes from ``ShardedBatchSampler`` (a function of seed, epoch and rank) and
 checkpoints carry the RNG states, so ``--resume_model`` continues exactly and
 the same code runs under ``python -m paddle.distributed.launch``.
+
+A run holds its save_dir (``core.run_lock``, taken by rank 0 before anything is
+written there) and removes the temporary directories a killed run left. The model's
+tensors are checked for NaN / infinity at every log line and before every evaluation
+and checkpoint (``core.finite_state``). SIGTERM / SIGINT stop the run after the
+current iteration, with a checkpoint of it (``core.stop_signals``; one process only: under
+the launcher signals keep the launcher's meaning).
 """
+import contextlib
 import dataclasses
 import os
 import random
@@ -17,6 +25,7 @@ import paddle
 from paddleseg_fastfcn.core import checkpoint as ckpt
 from paddleseg_fastfcn.core.builder import builder, check_loss_terms, load_config
 from paddleseg_fastfcn.core.data_loader import build_loader
+from paddleseg_fastfcn.core.finite_state import check_model_finite
 from paddleseg_fastfcn.core.distributed import (all_finite, init_distributed,
                                                 maybe_sync_batchnorm, mean_over_ranks,
                                                 min_max_over_ranks)
@@ -25,8 +34,10 @@ from paddleseg_fastfcn.core.loss_terms import check_finite, term_names, weighted
 from paddleseg_fastfcn.core.optim import build_optimizer, group_lr_multipliers
 from paddleseg_fastfcn.core.population_bn import prepare_frozen_step, statistics_are_fixed
 from paddleseg_fastfcn.core.precise_bn import bn_batches_from_config, recompute_bn_statistics
+from paddleseg_fastfcn.core.run_lock import RunLock
 from paddleseg_fastfcn.core.sampler import ShardedBatchSampler
 from paddleseg_fastfcn.core.seeded_dataset import SeededDataset
+from paddleseg_fastfcn.core.stop_signals import StopRequest, TrainingStopped
 from paddleseg_fastfcn.core.train_state import TrainRun, TrainSettings, TrainState
 from paddleseg_fastfcn.datasets import validate_dataset
 from paddleseg_fastfcn.utils.device import check_precision, set_device
@@ -52,6 +63,11 @@ def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=
     Returns:
         dict: ``iter`` (last iteration), ``loss`` (last logged total), ``best_miou``
         (None without do_eval), ``save_dir``.
+
+    Raises:
+        SaveDirLocked: another live run holds save_dir (its pid, host and start named).
+        TrainingStopped: SIGTERM / SIGINT; the checkpoint of the last iteration is complete.
+        FloatingPointError: a non-finite loss or model tensor (iteration and names).
     """
     amp_dtype = check_precision(device, precision, amp_level)
     set_device(device)
@@ -61,12 +77,21 @@ def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=
                       iters=iters, opts=opts,
                       datasets=('train_dataset', 'val_dataset') if do_eval else ('train_dataset',))
     world_size, rank = init_distributed()
-    log = TrainLogger(save_dir, enabled=rank == 0, use_vdl=use_vdl)
     settings = TrainSettings(
         save_dir=save_dir, do_eval=do_eval, save_interval=save_interval, log_iters=log_iters,
         keep_checkpoint_max=keep_checkpoint_max, num_workers=num_workers, device=device,
         amp_dtype=amp_dtype, amp_level=amp_level, world_size=world_size, rank=rank)
-    try:
+    with contextlib.ExitStack() as stack:
+        taken_over = []
+        if rank == 0:
+            # Before anything is written in save_dir: a second run is refused leaving it as it was.
+            stack.enter_context(RunLock(save_dir, taken_over.append))
+        log = TrainLogger(save_dir, enabled=rank == 0, use_vdl=use_vdl)
+        stack.callback(log.close)
+        for line in taken_over:
+            log.info(line)
+        if rank == 0:
+            ckpt.remove_temporaries(save_dir, log.info)
         if resume_model == AUTO_RESUME:
             resume_model = _newest_checkpoint(save_dir, log)
         # A fresh name scope: optimizer state is keyed by parameter names, so a
@@ -76,16 +101,21 @@ def train(config, save_dir='output', iters=None, batch_size=None, learning_rate=
             run = _build(cfg, _shared_seed(seed, world_size), settings, log)
             if resume_model:
                 _resume(run, resume_model, seed, log)
-            return _loop(run, settings, log)
-    finally:
-        log.close()
+            # Under the launcher the signals stay its own: it sends SIGTERM three times within
+            # 0.6 s and SIGKILL after 30 s, and stops the other ranks when one exits, so a
+            # rank finishing its iteration (possibly blocked in a collective) cannot be promised.
+            stop = StopRequest()
+            with stop if world_size == 1 else contextlib.nullcontext():
+                return _loop(run, settings, log, stop)
 
 
 def _newest_checkpoint(save_dir, log):
     """``--resume_model auto``: save_dir's newest complete checkpoint, or None (fresh start).
 
     Every rank looks on its own file system and all must find the same
-    iteration, otherwise ranks would continue from different states.
+    iteration, otherwise ranks would continue from different states. A newest
+    checkpoint holding NaN / inf is refused when loaded (naming it), not skipped for
+    an older one: that would silently discard iterations; the user chooses.
     """
     found = ckpt.find_latest_checkpoint(save_dir, log.info)
     iteration = found[0] if found else 0
@@ -163,7 +193,7 @@ def _resume(run, path, requested_seed, log):
     log.info('resumed from {} at iteration {}'.format(path, restored.iteration))
 
 
-def _loop(run, settings, log):
+def _loop(run, settings, log, stop):
     scaler = None
     if settings.amp_dtype == 'float16':
         scaler = paddle.amp.GradScaler(init_loss_scaling=1024)
@@ -199,17 +229,24 @@ def _loop(run, settings, log):
             prepare_frozen_step(run.model, run.bn_batches, state.iteration,
                                 settings.save_interval, log)
         term_values, lr = _step(run, train_model, scaler, data, iteration, settings)
+        stopping = stop.requested  # read once: a signal from here on waits for the next iteration
         state.iteration, state.epoch = iteration, sampler.epoch_of(iteration - 1) + 1
         window.add(term_values, time.time() - tic, reader_cost)
-        if iteration % settings.log_iters == 0 or iteration == state.total_iters:
+        saving = iteration % settings.save_interval == 0 or iteration == state.total_iters
+        logging = iteration % settings.log_iters == 0 or iteration == state.total_iters
+        if saving or logging or stopping:
+            check_model_finite(run.model, iteration)
+        if logging:
             eta = (time.time() - t_start) / (iteration - start_iter) * (
                 state.total_iters - iteration)
             log.info(window.line(state.epoch, iteration, state.total_iters, lr, eta))
             log.scalars(window.scalars(lr), iteration)
             last_total = window.summary()[0]
             window.reset()
-        if iteration % settings.save_interval == 0 or iteration == state.total_iters:
+        if saving:
             _eval_and_save(run, scaler, settings, log)
+        if stopping and iteration < state.total_iters:
+            raise _stopped(run, scaler, settings, log, stop.signum, saved=saving)
         tic = time.time()
     return {'iter': state.iteration, 'loss': last_total, 'save_dir': settings.save_dir,
             'best_miou': state.best_miou if settings.do_eval else None}
@@ -251,6 +288,16 @@ def _step(run, train_model, scaler, data, iteration, settings):
     return term_values, lr
 
 
+def _stopped(run, scaler, settings, log, signum, saved):
+    """After a stop request: the iteration's checkpoint (rank 0, unless just written), said in the log."""
+    if settings.rank == 0 and not saved:
+        _save_iter(run, scaler, settings, log)
+    stopped = TrainingStopped(signum, run.state.iteration, os.path.join(
+        settings.save_dir, 'iter_{}'.format(run.state.iteration)), settings.save_dir)
+    log.info(str(stopped))
+    return stopped
+
+
 def _eval_and_save(run, scaler, settings, log):
     """Evaluate (with do_eval, on every rank), then rank 0 writes the checkpoints."""
     state, iteration = run.state, run.state.iteration
@@ -279,7 +326,14 @@ def _eval_and_save(run, scaler, settings, log):
                       extra={'iter': iteration, 'inference': run.eval_options.to_dict()})
         log.info('best model so far (mIoU {:.4f}) saved to {}/best_model'.format(
             state.best_miou, settings.save_dir))
-    path = ckpt.save_checkpoint(settings.save_dir, 'iter_{}'.format(iteration), run.model,
+    _save_iter(run, scaler, settings, log)
+
+
+def _save_iter(run, scaler, settings, log):
+    """Rank 0: write save_dir/iter_N, then prune the old ones (a failed deletion is a warning)."""
+    state = run.state
+    state.scaler = scaler.state_dict() if scaler is not None else None
+    path = ckpt.save_checkpoint(settings.save_dir, 'iter_{}'.format(state.iteration), run.model,
                                 run.optimizer, state)
-    ckpt.prune_checkpoints(settings.save_dir, settings.keep_checkpoint_max)
+    ckpt.prune_checkpoints(settings.save_dir, settings.keep_checkpoint_max, warn=log.warning)
     log.info('checkpoint saved to {}'.format(path))

@@ -24,7 +24,7 @@ from paddleseg_fastfcn.deploy.paddle_predictor import default_trt_shapes
 from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
 from paddleseg_fastfcn.utils.batch_failures import BatchFailures
 from paddleseg_fastfcn.utils.cpu_tuning import reuse_freed_memory
-from paddleseg_fastfcn.utils.cli import existing_file, non_negative_int, str2bool
+from paddleseg_fastfcn.utils.cli import existing_file, non_negative_int, output_dir, str2bool
 from paddleseg_fastfcn.utils.deploy_yaml import DeployConfig
 
 
@@ -110,7 +110,7 @@ def parse_args(argv=None):
     p.add_argument('--config', required=True, type=existing_file, help='deploy.yaml written by export.py')
     p.add_argument('--dataset_config', required=True, type=existing_file,
                    help='the training YAML: its val_dataset and test_config are used, as by val.py')
-    p.add_argument('--save_dir', default=None,
+    p.add_argument('--save_dir', default=None, type=output_dir,
                    help='where metrics.json / class_metrics.csv go (default: eval_<backend> next to --config)')
     p.add_argument('--num_workers', type=non_negative_int, default=0, help='data loader worker processes')
     p.add_argument('--opts', nargs='+', default=None, metavar='KEY=VALUE', help='overrides of --dataset_config')

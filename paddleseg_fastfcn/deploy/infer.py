@@ -20,7 +20,7 @@ from paddleseg_fastfcn.deploy.postprocess import (original_size_scores, save_pse
 from paddleseg_fastfcn.deploy.stage_timer import StageTimer, auto_log_report
 from paddleseg_fastfcn.utils.atomic_write import DiskWriteError
 from paddleseg_fastfcn.utils.batch_failures import BatchFailures
-from paddleseg_fastfcn.utils.cli import existing_file, existing_path, positive_int, str2bool
+from paddleseg_fastfcn.utils.cli import existing_file, existing_path, output_dir, positive_int, str2bool
 from paddleseg_fastfcn.utils.cpu_tuning import reuse_freed_memory
 from paddleseg_fastfcn.utils.deploy_yaml import DeployConfig
 from paddleseg_fastfcn.utils.device import INFERENCE_PRECISIONS
@@ -48,7 +48,7 @@ def parse_args(argv=None):
     p.add_argument('--image_path', required=True, type=existing_path,
                    help='an image, a folder, or a list file (.txt / .list) of images')
     p.add_argument('--batch_size', type=positive_int, default=1)
-    p.add_argument('--save_dir', default='./output')
+    p.add_argument('--save_dir', default='./output', type=output_dir)
     p.add_argument('--device', choices=['cpu', 'gpu'], default='cpu')
     add_predictor_args(p)
     p.add_argument('--benchmark', type=str2bool, default=False)

@@ -76,6 +76,13 @@ def existing_dir(text):
     return text
 
 
+def output_dir(text):
+    """An argparse type: a folder to write into (created later); refuses an existing file."""
+    if os.path.isfile(text):
+        raise argparse.ArgumentTypeError('is a file, not a folder: {}'.format(text))
+    return text
+
+
 def existing_path(text):
     """An argparse type: a file or folder that exists."""
     if not os.path.exists(text):

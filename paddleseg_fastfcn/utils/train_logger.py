@@ -58,9 +58,15 @@ class TrainLogger(object):
             write_failure(what, path, error), what), file=sys.stderr, flush=True)
 
     def info(self, message):
+        self._line('INFO', message)
+
+    def warning(self, message):
+        self._line('WARNING', message)
+
+    def _line(self, level, message):
         if not self.enabled:
             return
-        line = '{} [INFO] {}'.format(time.strftime('%Y-%m-%d %H:%M:%S'), message)
+        line = '{} [{}] {}'.format(time.strftime('%Y-%m-%d %H:%M:%S'), level, message)
         print(line, file=sys.stdout, flush=True)
         if self._file is None:
             return

@@ -2,6 +2,7 @@ import errno
 import os
 import pickle
 import random
+import re
 
 import numpy as np
 import paddle
@@ -220,3 +221,58 @@ def test_find_latest_without_checkpoints_is_none(tmp_path):
     os.makedirs(tmp_path / 'iter_3')  # empty: not a checkpoint
     assert ckpt.find_latest_checkpoint(str(tmp_path), lines.append) is None
     assert len(lines) == 1 and 'iter_3' in lines[0]
+
+
+def test_a_non_finite_state_is_never_written(tmp_path):
+    model, optimizer = _model_and_optimizer()
+    ckpt.save_checkpoint(str(tmp_path), 'iter_1', model, optimizer, _state(1))
+    weight = model[0].weight
+    weight.set_value(paddle.full_like(weight, float('nan')))
+    with pytest.raises(FloatingPointError, match=r'refusing to write checkpoint iter_2: non-finite values '
+                                                 r'in 0\.weight; the checkpoints in .* are unchanged'):
+        ckpt.save_checkpoint(str(tmp_path), 'iter_2', model, optimizer, _state(2))
+    assert sorted(os.listdir(tmp_path)) == ['iter_1']
+
+
+def test_resume_refuses_a_non_finite_checkpoint_naming_it(tmp_path):
+    model, optimizer = _model_and_optimizer()
+    path = ckpt.save_checkpoint(str(tmp_path), 'iter_1', model, optimizer, _state(1))
+    state = {k: v.numpy() for k, v in model.state_dict().items()}
+    state['1._mean'][1] = np.inf  # a BatchNorm running mean
+    paddle.save(state, os.path.join(path, ckpt.MODEL_FILE))
+    with pytest.raises(ValueError, match=r'--resume_model: .*iter_1 holds non-finite values \(NaN / inf\) in '
+                                         r'model\.pdparams: 1\._mean; training cannot continue from it'):
+        ckpt.load_checkpoint(path, *_model_and_optimizer())
+
+
+def test_prune_counts_only_complete_checkpoints(tmp_path):
+    model, optimizer = _model_and_optimizer()
+    for it in (2, 4, 6):
+        ckpt.save_checkpoint(str(tmp_path), 'iter_{}'.format(it), model, optimizer, _state(it))
+    os.makedirs(tmp_path / 'iter_8')  # newer but incomplete (a partial copy)
+    ckpt.prune_checkpoints(str(tmp_path), 2)
+    assert sorted(os.listdir(tmp_path)) == ['iter_4', 'iter_6', 'iter_8']
+
+
+def test_a_failed_deletion_while_pruning_is_a_warning(tmp_path, undeletable):
+    model, optimizer = _model_and_optimizer()
+    for it in (2, 4):
+        ckpt.save_checkpoint(str(tmp_path), 'iter_{}'.format(it), model, optimizer, _state(it))
+    undeletable(tmp_path / 'iter_2' / 'stuck')
+    warnings = []
+    ckpt.prune_checkpoints(str(tmp_path), 1, warn=warnings.append)
+    assert len(warnings) == 1, warnings
+    assert re.search(r'could not delete the old checkpoint .*iter_2 \(.*Operation not permitted.*\); '
+                     r'training goes on', warnings[0]), warnings[0]
+    assert ckpt.find_latest_checkpoint(str(tmp_path), info=lambda line: None)[0] == 4
+
+
+def test_temporaries_of_an_interrupted_save_are_removed(tmp_path):
+    model, optimizer = _model_and_optimizer()
+    ckpt.save_checkpoint(str(tmp_path), 'iter_1', model, optimizer, _state(1))
+    os.makedirs(tmp_path / (ckpt.TMP_PREFIX + 'iter_2_4242'))
+    (tmp_path / (ckpt.TMP_PREFIX + 'iter_2_4242') / ckpt.MODEL_FILE).write_bytes(b'partial')
+    lines = []
+    ckpt.remove_temporaries(str(tmp_path), lines.append)
+    assert sorted(os.listdir(tmp_path)) == ['iter_1']
+    assert len(lines) == 1 and 'the temporary directory of a checkpoint save that was interrupted' in lines[0]

@@ -2,6 +2,7 @@
 file, line and key."""
 import glob
 import os
+import re
 
 import pytest
 from paddleseg.cvlibs.config import parse_from_yaml
@@ -74,6 +75,29 @@ CASES = [
     ('lr_scheduler:\n  type: PolynomialDecay\n  warmup_iter: 10', 'lr_scheduler.warmup_iter', '10',
      'an argument of PolynomialDecay ('),
     ('lr_scheduler:\n  type: Poly', 'lr_scheduler.type', "'Poly'", 'a registered paddle.optimizer.lr scheduler'),
+    # The optimizer as SegBuilder builds it: SGD with a momentum is Momentum, which has no `nesterov`.
+    ('optimizer:\n  type: Adam\n  momentum: 0.9', 'optimizer.momentum', '0.9', 'an argument of Adam (beta1, '),
+    ('optimizer:\n  nesterov: true', 'optimizer.nesterov', 'True',
+     'an argument of Momentum (momentum, use_nesterov, '),
+    ('optimizer:\n  type: SGD\n  momentun: 0.9', 'optimizer.momentun', '0.9',
+     'an argument of Momentum (momentum, use_nesterov, '),  # the base's momentum: 0.9 makes it Momentum
+    ('optimizer:\n  type: Adamw', 'optimizer.type', "'Adamw'", 'a registered optimizer; did you mean Adam or AdamW'),
+    # NaN / infinity (YAML .nan, .inf, -.inf) pass every bound check; no config value can use one.
+    ('lr_scheduler:\n  learning_rate: .nan', 'lr_scheduler.learning_rate', 'nan', 'a finite number > 0'),
+    ('lr_scheduler:\n  end_lr: .inf', 'lr_scheduler.end_lr', 'inf', 'a finite number >= 0'),
+    ('optimizer:\n  weight_decay: -.inf', 'optimizer.weight_decay', '-inf', 'a finite number >= 0'),
+    ('optimizer:\n  momentum: .nan', 'optimizer.momentum', 'nan', 'a finite number >= 0 and < 1'),
+    ('train_dataset:\n  transforms:\n    - type: Normalize\n      mean: [0.5, .nan, 0.5]',
+     'train_dataset.transforms[0].mean[1]', 'nan', 'a finite number'),
+    ('train_dataset:\n  transforms:\n    - type: Normalize\n      std: [0.5, 0.5, .inf]',
+     'train_dataset.transforms[0].std[2]', 'inf', 'a finite number > 0'),
+    ('train_dataset:\n  transforms:\n    - type: RandomDistort\n      brightness_range: .nan',
+     'train_dataset.transforms[0].brightness_range', 'nan', 'a finite number'),
+    ('loss:\n  types: [{type: SegCrossEntropyLoss}]\n  coef: [1, .nan]', 'loss.coef[1]', 'nan',
+     'a finite number >= 0'),
+    ('test_config:\n  scales: [0.5, .inf]', 'test_config.scales', '[0.5, inf]',
+     'a finite number > 0 or a list of them'),
+    ('iters: .inf', 'iters', 'inf', 'an integer >= 1'),
 ]
 
 
@@ -132,6 +156,19 @@ def test_command_line_overrides_are_checked_and_named_as_such(tmp_path, base):
         load_config(base, iters=-3)
     with pytest.raises(ConfigError, match=r'the command line .*: test_config\.scales: found -1'):
         load_config(base, opts=['test_config.scales=-1'])
+
+
+@pytest.mark.parametrize('opt, key, value', [
+    ('lr_scheduler.learning_rate=nan', 'lr_scheduler.learning_rate', "'nan'"),
+    ('lr_scheduler.learning_rate=1e999', 'lr_scheduler.learning_rate', 'inf'),
+    ('optimizer.weight_decay=-inf', 'optimizer.weight_decay', "'-inf'"),
+    ('test_config.scales=1e999', 'test_config.scales', 'inf'),
+])
+def test_non_finite_overrides_are_refused(base, opt, key, value):
+    # PaddleSeg parses an --opts value with ast.literal_eval: `nan` stays a word, 1e999 is inf.
+    with pytest.raises(ConfigError, match=r'the command line .*: {}: found {}, expected a finite '
+                                          r'number'.format(re.escape(key), re.escape(value))):
+        load_config(base, opts=[opt])
 
 
 def test_dataset_root_is_checked_only_where_the_dataset_is_read(tmp_path, base):

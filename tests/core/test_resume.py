@@ -104,3 +104,19 @@ def test_resume_with_more_iters_continues_the_longer_lr_schedule(tmp_path):
     # finished 1-iteration schedule's 0.
     expected = [0.01 * (1 - step / 3) ** 0.9 for step in (1, 2)]
     np.testing.assert_allclose(lrs, expected, rtol=1e-5)
+
+
+def test_resume_auto_refuses_a_non_finite_newest_checkpoint_rather_than_skipping_it(tmp_path):
+    import paddle
+    config = write_config(tmp_path)
+    out = str(tmp_path / 'out')
+    train(config, save_dir=out, iters=2, save_interval=1, log_iters=1, seed=3)
+    weights = os.path.join(out, 'iter_2', 'model.pdparams')
+    state = _load(weights)
+    name = sorted(state)[0]
+    state[name] = np.full_like(state[name], np.nan)
+    paddle.save(state, weights)
+    with pytest.raises(ValueError, match=r'--resume_model: .*iter_2 holds non-finite values \(NaN / inf\) in '
+                                         r'model\.pdparams: {}'.format(re.escape(name))):
+        train(config, save_dir=out, iters=3, save_interval=1, log_iters=1, seed=3, resume_model='auto')
+    assert sorted(os.listdir(out)) == ['iter_1', 'iter_2', 'train.log']

@@ -133,3 +133,57 @@ def test_train_time_eval_uses_test_config_and_writes_val_files(tmp_path):
     assert saved['label_area'] == val['label_area'].tolist()
     assert (best / 'confusion_matrix.csv').read_text() == \
         (tmp_path / 'val' / 'confusion_matrix.csv').read_text()
+
+
+# A learning rate that overflows float32 from iteration 3 on (3e38 x lr_mult 10 in neck and
+# head): the loss of iteration 3 is finite (computed before the update), the weights after it
+# are not.
+OVERFLOWING_LR = """lr_scheduler:
+  type: PiecewiseDecay
+  boundaries: [2]
+  values: [0.01, 3.0e+38]
+"""
+
+
+def test_non_finite_weights_stop_naming_the_iteration_and_the_parameters(tmp_path):
+    from tests.core.train_helpers import CONFIG
+    start = CONFIG.index('lr_scheduler:')
+    template = CONFIG[:start] + OVERFLOWING_LR + CONFIG[CONFIG.index('\nloss:'):]
+    config = write_config(tmp_path, template=template)
+    out = str(tmp_path / 'out')
+    with pytest.raises(FloatingPointError, match=r'non-finite parameters after the update of iteration 3: '
+                                                 r'backbone\.\S+, neck\.\S+, .* and \d+ more; training stopped, no '
+                                                 r'checkpoint holds them'):
+        train(config, save_dir=out, iters=6, save_interval=2, log_iters=3, seed=1)
+    # iter_2 was written before; nothing of iteration 3 on, no temporaries, no lock.
+    assert sorted(os.listdir(out)) == ['iter_2', 'train.log']
+
+
+def test_an_old_checkpoint_that_cannot_be_deleted_is_a_warning_and_training_goes_on(tmp_path, undeletable):
+    config = write_config(tmp_path)
+    out = tmp_path / 'out'
+    (out / 'iter_1').mkdir(parents=True)  # left by an earlier run, holding a file nobody can delete
+    undeletable(out / 'iter_1' / 'stuck')
+    result = train(config, save_dir=str(out), iters=4, save_interval=2, log_iters=2,
+                   keep_checkpoint_max=1, seed=1)
+    assert result['iter'] == 4
+    log = (out / 'train.log').read_text()
+    assert len(re.findall(r'\[WARNING\] could not delete the old checkpoint .*iter_1 .*training goes on', log)) == 1
+    assert sorted(os.listdir(out)) == ['iter_1', 'iter_4', 'train.log']
+
+
+def test_a_hard_killed_runs_temporary_folder_and_lock_are_cleaned_up_and_said(tmp_path):
+    """What SIGKILL in the middle of a checkpoint write leaves: a temporary folder and a lock file
+    whose process is gone (the kernel released the lock itself)."""
+    config = write_config(tmp_path)
+    out = tmp_path / 'out'
+    (out / '.tmp_iter_6_4242').mkdir(parents=True)
+    (out / '.tmp_iter_6_4242' / 'model.pdparams').write_bytes(b'partial')
+    (out / '.lock').write_text('{"pid": 4242, "host": "node7", "since": "2026-01-01 00:00:00 UTC"}')
+    train(config, save_dir=str(out), iters=2, save_interval=2, log_iters=2, seed=1)
+    log = (out / 'train.log').read_text()
+    assert re.search(r'save_dir lock .*out/\.lock: taking over from pid 4242 on host node7 since 2026-01-01 '
+                     r'00:00:00 UTC, which ended without releasing it', log)
+    assert re.search(r'removed .*out/\.tmp_iter_6_4242, the temporary directory of a checkpoint save that '
+                     r'was interrupted', log)
+    assert sorted(os.listdir(out)) == ['iter_2', 'train.log']

@@ -45,7 +45,9 @@ def test_path_types(tmp_path, capsys):
              (cli.existing_file, file, tmp_path / 'no.yml', 'file not found: {}'.format(tmp_path / 'no.yml')),
              (cli.existing_dir, folder, file, 'is a file, not a folder: {}'.format(file)),
              (cli.existing_dir, folder, tmp_path / 'no', 'folder not found: {}'.format(tmp_path / 'no')),
-             (cli.existing_path, file, tmp_path / 'no', 'no such file or folder: {}'.format(tmp_path / 'no'))]
+             (cli.existing_path, file, tmp_path / 'no', 'no such file or folder: {}'.format(tmp_path / 'no')),
+             (cli.output_dir, tmp_path / 'new', file, 'is a file, not a folder: {}'.format(file)),
+             (cli.output_dir, folder, file, 'is a file, not a folder: {}'.format(file))]
     for type_, good, bad, message in cases:
         assert parse(type_, str(good)) == (str(good), None)
         assert parse(type_, str(bad)) == (None, 'exited')
