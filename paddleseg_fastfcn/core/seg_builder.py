@@ -1,13 +1,16 @@
-"""PaddleSeg's ``SegBuilder`` with ``pretrained`` weights read by this project's safe loader.
+"""PaddleSeg's ``SegBuilder`` with ``pretrained`` weights read by this project's safe loader,
+and ``type: Dataset`` built as ``datasets.FileListDataset`` (this project's list reader).
 
 PaddleSeg's backbones and models read ``pretrained`` with ``paddle.load``, which runs
 code a file names; the keys are taken out of the config before PaddleSeg builds the
 model and the weights are loaded afterwards through ``utils.weights`` (rules there).
 """
 from paddleseg.cvlibs import SegBuilder
+from paddleseg.datasets import Dataset
 from paddleseg.utils import logger
 from paddleseg.utils.utils import CachedProperty
 
+from paddleseg_fastfcn.datasets import DatasetError, FileListDataset
 from paddleseg_fastfcn.utils.weights import SCRATCH, is_scratch, load_backbone_weights, load_weights
 
 # Config keys of weight files, taken out before PaddleSeg builds the components.
@@ -38,6 +41,21 @@ class WeightLoadingSegBuilder(SegBuilder):
         super().__init__(cfg)
         self.load_pretrained = load_pretrained
         self.random_init_warning = None
+
+    def load_component_class(self, class_type):
+        com_class = super().load_component_class(class_type)
+        # `type: Dataset` reads its list with this project's reader (datasets.file_list).
+        return FileListDataset if com_class is Dataset else com_class
+
+    def build_component(self, cfg):
+        try:
+            return super().build_component(cfg)
+        except RuntimeError as e:
+            # PaddleSeg wraps what a component raises in "Tried to create a ... object"; a
+            # dataset's refusal already names the file and line, and stays a DatasetError.
+            if isinstance(e.__context__, DatasetError):
+                raise e.__context__ from None
+            raise
 
     @CachedProperty
     def model(self):
