@@ -214,7 +214,8 @@ def png_bomb(tmp_path_factory):
     return write_png_bomb(tmp_path_factory.mktemp('bomb') / 'bomb.png')
 
 
-# A child process: runs ``code`` and prints its peak RSS growth (KB) and wall time (s) last.
+# A child process: runs ``code`` and prints its peak RSS growth (KB), its peak RSS and that of its
+# own children (KB, e.g. data loader workers) and the wall time (s) last.
 MEASURED_CHILD = """\
 import json, resource, sys, time
 sys.path.insert(0, {repo!r})
@@ -226,16 +227,19 @@ try:
     outcome = 'no error'
 except Exception as e:
     outcome = '{{}}: {{}}'.format(type(e).__name__, e)
-print(json.dumps({{'outcome': outcome, 'rss_growth_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before,
-                  'seconds': time.monotonic() - start}}))
+seconds = time.monotonic() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{'outcome': outcome, 'rss_growth_kb': peak - before, 'rss_kb': peak, 'seconds': seconds,
+                  'children_rss_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}}))
 """
 
 
 @pytest.fixture
 def run_measured():
-    """``run(setup, code)`` -> {'outcome', 'rss_growth_kb', 'seconds'}: ``code`` (one statement)
-    run in a fresh Python after ``setup`` (imports), its peak RSS growth over the post-import
-    baseline and its wall time measured by the child itself."""
+    """``run(setup, code)`` -> {'outcome', 'rss_growth_kb', 'rss_kb', 'children_rss_kb', 'seconds', 'stderr'}:
+    ``code`` (one line) run in a fresh Python after ``setup`` (statements), its peak RSS growth
+    over the post-setup baseline, the peak RSS of the child and of its own children (its data
+    loader workers) and the wall time, measured by the child itself."""
     import json
     import subprocess
 
@@ -245,5 +249,5 @@ def run_measured():
         proc = subprocess.run([sys.executable, '-c', MEASURED_CHILD.format(repo=repo, setup=setup, code=code)],
                               capture_output=True, text=True, timeout=timeout, cwd=repo)
         assert proc.returncode == 0, proc.stderr[-3000:]
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        return dict(json.loads(proc.stdout.strip().splitlines()[-1]), stderr=proc.stderr)
     return run
