@@ -10,8 +10,7 @@ import os
 
 from paddleseg.datasets import Dataset
 
-from paddleseg_fastfcn.utils.list_file import ListFileError, read_list_file
-from .checks import DatasetError
+from .checks import DatasetError, list_file_entries
 
 
 class FileListDataset(Dataset):
@@ -37,13 +36,7 @@ class FileListDataset(Dataset):
         list_path = lists[self.mode]
         if not os.path.isfile(list_path):
             raise DatasetError('{}_path {} is not a regular file'.format(self.mode, list_path))
-        labelled = self.mode in ('train', 'val')
-        try:
-            entries = read_list_file(list_path, 2 if labelled else 1, 2, separator,
-                                     'image label' if labelled else 'image [label]')
-        except ListFileError as e:
-            raise DatasetError(str(e)) from e
-        self.file_list = [[os.path.join(dataset_root, e.fields[0]),
-                           os.path.join(dataset_root, e.fields[1]) if len(e.fields) == 2 else None]
-                          for e in entries]
-        self.origins = [e.origin for e in entries]
+        entries = list_file_entries(list_path, dataset_root, separator,
+                                    min_fields=2 if self.mode in ('train', 'val') else 1)
+        self.file_list = [[image, label] for _, image, label in entries]
+        self.origins = ['{}:{}'.format(list_path, lineno) for lineno, _, _ in entries]

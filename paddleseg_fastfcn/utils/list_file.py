@@ -29,10 +29,21 @@ class ListEntry(NamedTuple):
     origin: str
 
 
+def _splits_on_whitespace(separator):
+    return separator is None or not separator.strip()
+
+
 def _split(text, separator):
-    if separator is None or not separator.strip():
+    if _splits_on_whitespace(separator):
         return text.split()
     return [field.strip() for field in text.split(separator)]
+
+
+def _field_count_error(origin, text, fields, min_fields, max_fields, separator, expected):
+    count = str(min_fields) if min_fields == max_fields else '{}-{}'.format(min_fields, max_fields)
+    between = 'spaces or tabs' if _splits_on_whitespace(separator) else repr(separator)
+    return ListFileError('{}: expected "{}" ({} field(s) separated by {}), found {} field(s): {!r}'.format(
+        origin, expected, count, between, len(fields), text[:200]))
 
 
 def read_list_file(path, min_fields=1, max_fields=2, separator=None, expected='image [label]'):
@@ -68,10 +79,6 @@ def read_list_file(path, min_fields=1, max_fields=2, separator=None, expected='i
                 raise ListFileError('{}: holds a NUL byte; a list holds text paths'.format(origin))
             fields = _split(text, separator)
             if not min_fields <= len(fields) <= max_fields or not all(fields):
-                raise ListFileError('{}: expected "{}" ({} field(s) separated by {}), found {} field(s): {!r}'.format(
-                    origin, expected, min_fields if min_fields == max_fields else '{}-{}'.format(
-                        min_fields, max_fields),
-                    'spaces or tabs' if separator is None or not separator.strip() else repr(separator),
-                    len(fields), text[:200]))
+                raise _field_count_error(origin, text, fields, min_fields, max_fields, separator, expected)
             entries.append(ListEntry(lineno, fields, origin))
     return entries

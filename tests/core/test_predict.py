@@ -161,7 +161,8 @@ def test_hostile_inputs_are_refused_by_name_and_the_others_predicted(tmp_path, m
         call_with_timeout(predict, model, T.Compose([]), str(images), save_dir=str(out), timeout=120)
     reasons = {os.path.relpath(p, str(images)): r for p, r in e.value.failures}
     assert sorted(reasons) == ['bomb.png', 'd.jpg', 'd.png', 'pipe.png']
-    assert 'refused: its header declares image 14000 x 14000 pixels (196,000,000) exceeds the cap' in reasons['bomb.png']
+    assert 'refused: its header declares image 14000 x 14000 pixels (196,000,000) exceeds the cap' \
+        in reasons['bomb.png']
     assert 'is a FIFO (named pipe), not a regular file' in reasons['pipe.png']
     assert "map to one output name 'd'; both refused" in reasons['d.jpg']
     masks = out / 'pseudo_color_prediction'

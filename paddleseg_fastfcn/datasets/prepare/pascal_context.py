@@ -133,7 +133,8 @@ def prepare_pascal_context(voc_root, json_path, out):
             entry = list_entry(out, image, label_path)
             write_label_png(label_path, label)
         except (DatasetError, KeyError, TypeError, ValueError) as e:
-            report.fail(image, str(e) if isinstance(e, (DatasetError, OutputNameError)) else 'bad annotation: {!r}'.format(e))
+            known = isinstance(e, (DatasetError, OutputNameError))
+            report.fail(image, str(e) if known else 'bad annotation: {!r}'.format(e))
             continue
         report.labels_written += 1
         report.add_label(label)
