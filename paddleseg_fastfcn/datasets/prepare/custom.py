@@ -26,8 +26,10 @@ def _by_stem(folder, report, kind):
     for name in sorted(os.listdir(folder)):
         path = os.path.join(folder, name)
         stem, ext = os.path.splitext(name)
-        if ext.lower() not in IMAGE_EXTENSIONS or not os.path.isfile(path):
+        if ext.lower() not in IMAGE_EXTENSIONS:
             report.skip(path, 'not an image file ({})'.format(', '.join(IMAGE_EXTENSIONS)))
+        elif not os.path.isfile(path):  # a folder, FIFO, socket or device: never opened
+            report.skip(path, 'not a regular file')
         elif stem in found:
             report.fail(path, 'two {} files named {}: {}'.format(kind, stem, found[stem]))
         else:

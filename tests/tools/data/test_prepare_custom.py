@@ -1,4 +1,5 @@
 """tools/data/prepare_custom.py: pairing, the seeded split, the histogram, palettes and refusals."""
+import os
 import shutil
 
 import numpy as np
@@ -48,6 +49,7 @@ def test_every_bad_file_is_named(tmp_path, capsys):
     (root / 'masks' / 'img3.png').write_bytes(b'\x89PNG truncated')                      # unreadable
     (root / 'images' / 'img4.jpg').unlink()                                              # mask alone
     (root / 'images' / 'notes.txt').write_text('not an image')
+    os.mkfifo(str(root / 'images' / 'pipe.jpg'))                                         # never opened
     code, out, err = run_tool('prepare_custom', ['--images', root / 'images', '--masks', root / 'masks',
                                                  '--num_classes', 3, '--out', root], capsys)
     assert code == 1
@@ -57,7 +59,7 @@ def test_every_bad_file_is_named(tmp_path, capsys):
     assert 'img2.png is a 3-channel (colour) image' in err
     assert 'cannot read label file' in err and 'img3.png' in err
     assert 'img4.png: no image named img4.*' in err
-    assert 'notes.txt: not an image file' in out
+    assert 'notes.txt: not an image file' in out and 'pipe.jpg: not a regular file' in out
     assert (root / 'train.txt').read_text() + (root / 'val.txt').read_text() == \
         'images/img5.jpg masks/img5.png\n'
     assert 'the lists hold only the pairs that passed every check' in out
