@@ -2,9 +2,10 @@
 
 Replaces PaddleSeg 2.8's ``core.predict`` (its inference resizes with
 ``F.interpolate``; see ``core.inference``) and names outputs by
-``utils.output_names``: each image's path relative to the input folder (or list
-folder), so images with the same name in different sub-folders do not overwrite
-each other and nothing is written outside ``save_dir``.
+``utils.output_names``: each image's path relative to the input folder (for a
+list, the deepest folder holding its images), so images with the same name in
+different sub-folders do not overwrite each other and nothing is written outside
+``save_dir``.
 """
 import os
 
@@ -42,9 +43,9 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
         image_path (str): file, folder or list (see ``utils.image_io.collect_images``).
         save_dir (str): outputs go to ``save_dir/pseudo_color_prediction/<rel>.png``
             (palette PNG of class ids) and ``save_dir/added_prediction/<rel>.png``
-            (image blended with the mask), ``<rel>`` = path relative to the input
-            (``utils.output_names.plan_outputs``: inputs outside it and inputs that
-            would share an output are refused by name).
+            (image blended with the mask), ``<rel>`` = path relative to
+            ``collect_images(image_path).base`` (``utils.output_names.plan_outputs``:
+            two images that would share an output are both refused by name).
         options (InferenceOptions): whole / sliding-window, multi-scale and flip
             inference; the default is one whole-image pass.
         output_format (str): 'pseudo_color' (the two outputs above) or
@@ -57,8 +58,9 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
     Raises:
         BatchFailures: after every other image was predicted and written, naming
             each image that could not be read, was refused (not a regular file, above
-            the pixel cap, output name outside ``save_dir`` or shared) or written, and why (the batch rule of
-            ``utils.batch_failures``); each output is complete or absent.
+            the pixel cap, an output name shared or resolving outside ``save_dir``)
+            or written, and why (the batch rule of ``utils.batch_failures``); each
+            output is complete or absent.
         DiskWriteError: the disk refused an output (no space, read-only): the
             run stops there, as every further write would fail too; the outputs
             written before stay complete.

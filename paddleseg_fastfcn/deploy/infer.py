@@ -158,9 +158,8 @@ def run(args):
     """Segment every image of ``args.image_path``; returns the written mask files.
 
     Outputs are ``save_dir/<name>.png`` (and ``.npy``), ``<name>`` the image's path
-    relative to the folder or list folder (``utils.output_names.plan_outputs``).
-
-    Masks and ``.npy`` files are written atomically (complete or absent).
+    relative to the folder (for a list, the deepest folder holding its images;
+    ``utils.output_names.plan_outputs``), written atomically (complete or absent).
 
     Raises:
         BatchFailures: after every other image was segmented and written, naming each
