@@ -305,3 +305,67 @@ def run_child(code, *args, timeout=120):
         out.seek(0)
         err.seek(0)
         return proc.returncode, out.read(), err.read(), usage.ru_maxrss / 1024.0, seconds
+
+
+def write_png_bomb(path, width=14000, height=14000):
+    """A small 8-bit gray PNG of ``width x height`` zeros (a decompression bomb: deflate packs
+    1000 zero bytes into ~1, so the default 196 Mpixel image takes ~190 KB and decodes to
+    588 MB of BGR). Returns the path (str)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+
+    packer, rows = zlib.compressobj(9), bytes((width + 1) * 100)  # a row: filter byte 0, the pixels
+    data = b''.join(packer.compress(rows[:(width + 1) * min(100, height - i)]) for i in range(0, height, 100))
+    data += packer.flush()
+    header = struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0)
+    with open(str(path), 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) + chunk(b'IDAT', data) + chunk(b'IEND', b''))
+    return str(path)
+
+
+@pytest.fixture(scope='session')
+def png_bomb(tmp_path_factory):
+    """The path of one ``write_png_bomb`` file (14000 x 14000) shared by the session's tests."""
+    return write_png_bomb(tmp_path_factory.mktemp('bomb') / 'bomb.png')
+
+
+# A child process: runs ``code`` and prints its peak RSS growth (KB), its peak RSS and that of its
+# own children (KB, e.g. data loader workers) and the wall time (s) last.
+MEASURED_CHILD = """\
+import json, resource, sys, time
+sys.path.insert(0, {repo!r})
+{setup}
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.monotonic()
+try:
+    {code}
+    outcome = 'no error'
+except Exception as e:
+    outcome = '{{}}: {{}}'.format(type(e).__name__, e)
+seconds = time.monotonic() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{'outcome': outcome, 'rss_growth_kb': peak - before, 'rss_kb': peak, 'seconds': seconds,
+                  'children_rss_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}}))
+"""
+
+
+@pytest.fixture
+def run_measured():
+    """``run(setup, code)`` -> {'outcome', 'rss_growth_kb', 'rss_kb', 'children_rss_kb', 'seconds', 'stderr'}:
+    ``code`` (one line) run in a fresh Python after ``setup`` (statements), its peak RSS growth
+    over the post-setup baseline, the peak RSS of the child and of its own children (its data
+    loader workers) and the wall time, measured by the child itself."""
+    import json
+    import subprocess
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def run(setup, code, timeout=120):
+        proc = subprocess.run([sys.executable, '-c', MEASURED_CHILD.format(repo=repo, setup=setup, code=code)],
+                              capture_output=True, text=True, timeout=timeout, cwd=repo)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return dict(json.loads(proc.stdout.strip().splitlines()[-1]), stderr=proc.stderr)
+    return run

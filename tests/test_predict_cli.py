@@ -76,16 +76,18 @@ def test_bad_images_among_good_ones_are_listed_after_the_good_ones_are_written(t
     (images / 'sub' / 'd.jpg').write_bytes(b'')           # empty file
     cv2.imwrite(str(images / 'e.jpg'), rgb[:, :, ::-1])
     (images / 'e.jpg').write_bytes((images / 'e.jpg').read_bytes()[:200])  # truncated JPEG
+    os.mkfifo(str(images / 'f.png'))                      # a FIFO: reading it would block forever
     out = tmp_path / 'out'
     res = subprocess.run([sys.executable, os.path.join(REPO, 'predict.py'), '--config', cfg,
                           '--model_path', weights, '--image_path', str(images), '--save_dir', str(out)],
-                         capture_output=True, text=True, cwd=REPO)
+                         capture_output=True, text=True, cwd=REPO, timeout=300)
     assert res.returncode == 1, res.stderr[-2000:]
     assert 'Traceback' not in res.stderr
-    tail = res.stderr[res.stderr.index('error: 3 input(s) failed'):].splitlines()
+    tail = res.stderr[res.stderr.index('error: 4 input(s) failed'):].splitlines()
     assert [line.split(': ')[0].strip() for line in tail[1:]] == [
-        str(images / 'b.png'), str(images / 'e.jpg'), str(images / 'sub' / 'd.jpg')]
-    assert all('cannot read image file' in line for line in tail[1:])
+        str(images / 'b.png'), str(images / 'e.jpg'), str(images / 'f.png'), str(images / 'sub' / 'd.jpg')]
+    assert all('cannot read image file' in line for i, line in enumerate(tail[1:]) if i != 2)
+    assert tail[3].endswith('f.png is a FIFO (named pipe), not a regular file')
     for folder in ('pseudo_color_prediction', 'added_prediction'):
         written = sorted(os.path.relpath(os.path.join(d, n), out / folder)
                          for d, _, names in os.walk(out / folder) for n in names)

@@ -1,9 +1,11 @@
 """Predict masks for image files: pseudo-colour PNGs and image/mask overlays.
 
 Replaces PaddleSeg 2.8's ``core.predict`` (its inference resizes with
-``F.interpolate``; see ``core.inference``) and keeps each image's path relative
-to the input folder, so images with the same name in different sub-folders do not
-overwrite each other.
+``F.interpolate``; see ``core.inference``) and names outputs by
+``utils.output_names``: each image's path relative to the input folder (for a
+list, the deepest folder holding its images), so images with the same name in
+different sub-folders do not overwrite each other and nothing is written outside
+``save_dir``.
 """
 import os
 
@@ -16,6 +18,7 @@ from paddleseg.utils import logger, progbar
 from paddleseg_fastfcn.utils.atomic_write import write_atomically
 from paddleseg_fastfcn.utils.batch_failures import BatchFailures
 from paddleseg_fastfcn.utils.image_io import collect_images, read_image
+from paddleseg_fastfcn.utils.output_names import output_file, plan_outputs
 from paddleseg_fastfcn.utils.visualize import overlay, pseudo_color_mask
 from .builder import build_model, builder, load_config
 from .inference import load_model_weights, predict_logits
@@ -40,7 +43,9 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
         image_path (str): file, folder or list (see ``utils.image_io.collect_images``).
         save_dir (str): outputs go to ``save_dir/pseudo_color_prediction/<rel>.png``
             (palette PNG of class ids) and ``save_dir/added_prediction/<rel>.png``
-            (image blended with the mask), ``<rel>`` = path relative to the input.
+            (image blended with the mask), ``<rel>`` = path relative to
+            ``collect_images(image_path).base`` (``utils.output_names.plan_outputs``:
+            two images that would share an output are both refused by name).
         options (InferenceOptions): whole / sliding-window, multi-scale and flip
             inference; the default is one whole-image pass.
         output_format (str): 'pseudo_color' (the two outputs above) or
@@ -52,8 +57,10 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
 
     Raises:
         BatchFailures: after every other image was predicted and written, naming
-            each image that could not be read or written and why (the batch rule of
-            ``utils.batch_failures``); each output is complete or absent.
+            each image that could not be read, was refused (not a regular file, above
+            the pixel cap, an output name shared or resolving outside ``save_dir``)
+            or written, and why (the batch rule of ``utils.batch_failures``); each
+            output is complete or absent.
         DiskWriteError: the disk refused an output (no space, read-only): the
             run stops there, as every further write would fail too; the outputs
             written before stay complete.
@@ -65,15 +72,20 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
         raise ValueError('output_format must be one of {}, got {!r}'.format(
             ', '.join(OUTPUT_FORMATS), output_format))
     images = collect_images(image_path)
+    plan = plan_outputs(images.paths, images.base, images.origins)
     model.eval()
-    written, failures = [], []
-    bar = progbar.Progbar(target=len(images.paths), verbose=1)
-    logger.info('Predicting {} image(s) into {}'.format(len(images.paths), save_dir))
-    for i, (path, origin) in enumerate(zip(images.paths, images.origins)):
+    written, failures = [], list(plan.failures)
+    bar = progbar.Progbar(target=len(plan.items), verbose=1)
+    logger.info('Predicting {} image(s) into {}'.format(len(plan.items), save_dir))
+    for i, (path, origin, name) in enumerate(plan.items):
         try:
             img_bgr, logit = _infer_one(model, transforms, path, origin, options)
+            if output_format == 'ade20k_submission':
+                outputs = [output_file(os.path.join(save_dir, SUBMISSION_DIR), name, '.png')]
+            else:
+                outputs = [output_file(os.path.join(save_dir, d), name, '.png') for d in (MASK_DIR, OVERLAY_DIR)]
         except (ValueError, OSError) as e:
-            # ImageReadError (a ValueError) or a transform refusing the image.
+            # ImageReadError, LimitExceeded, OutputNameError (ValueErrors) or a transform refusing the image.
             failures.append((path, str(e)))
             bar.update(i + 1)
             continue
@@ -81,13 +93,12 @@ def predict(model, transforms, image_path, save_dir='output/result', options=Inf
             raise ValueError('--output_format ade20k_submission needs a {}-class ADE20K model; '
                              'this one predicts {} classes'.format(ADE20K_NUM_CLASSES, logit.shape[1]))
         pred = paddle.argmax(logit, axis=1)[0].numpy().astype(np.uint8)
-        rel = os.path.splitext(os.path.relpath(os.path.abspath(path), os.path.abspath(images.base)))[0]
         # A DiskWriteError goes up: the output folder, not this image, is the problem,
         # and every further write would fail too.
         if output_format == 'ade20k_submission':
-            written.append(_write_submission_png(pred, os.path.join(save_dir, SUBMISSION_DIR, rel + '.png')))
+            written.append(_write_submission_png(pred, outputs[0]))
         else:
-            written.append(_write_pseudo_color(img_bgr, pred, save_dir, rel))
+            written.append(_write_pseudo_color(img_bgr, pred, *outputs))
         bar.update(i + 1)
     if failures:
         raise BatchFailures(failures, written)
@@ -103,10 +114,8 @@ def _infer_one(model, transforms, path, origin, options):
     return img_bgr, predict_logits(model, im, data['trans_info'], options)
 
 
-def _write_pseudo_color(img_bgr, pred, save_dir, rel):
+def _write_pseudo_color(img_bgr, pred, mask_path, overlay_path):
     """Write the palette mask and the overlay of ``pred`` ([H, W] class ids) atomically; returns the mask file."""
-    mask_path = os.path.join(save_dir, MASK_DIR, rel + '.png')
-    overlay_path = os.path.join(save_dir, OVERLAY_DIR, rel + '.png')
     mask = pseudo_color_mask(pred)
     write_atomically(mask_path, lambda tmp: mask.save(tmp, format='PNG'), 'mask')
     blended = overlay(img_bgr, pred)

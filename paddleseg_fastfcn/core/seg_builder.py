@@ -1,13 +1,16 @@
-"""PaddleSeg's ``SegBuilder`` with ``pretrained`` weights read by this project's safe loader.
+"""PaddleSeg's ``SegBuilder`` with ``pretrained`` weights read by this project's safe loader,
+and ``type: Dataset`` built as ``datasets.FileListDataset`` (this project's list reader).
 
 PaddleSeg's backbones and models read ``pretrained`` with ``paddle.load``, which runs
 code a file names; the keys are taken out of the config before PaddleSeg builds the
 model and the weights are loaded afterwards through ``utils.weights`` (rules there).
 """
 from paddleseg.cvlibs import SegBuilder
+from paddleseg.datasets import Dataset
 from paddleseg.utils import logger
 from paddleseg.utils.utils import CachedProperty
 
+from paddleseg_fastfcn.datasets import DatasetError, FileListDataset
 from paddleseg_fastfcn.utils.download import DownloadError
 from paddleseg_fastfcn.utils.load_guard import RefusedLoaderError
 from paddleseg_fastfcn.utils.safe_pickle import UnsafePickleError
@@ -19,6 +22,8 @@ WEIGHT_KEYS = ('pretrained', 'pretrained_sha256')
 # A weight file a component was given (at any depth) is bad input: its own error, which
 # names the file, reaches the scripts, not PaddleSeg's multi-line "Tried to create" wrapper.
 WEIGHT_FILE_ERRORS = (UnsafePickleError, WeightsError, DownloadError, RefusedLoaderError, FileNotFoundError)
+# Errors a component raises that already name their file (and line): raised as themselves.
+NAMED_INPUT_ERRORS = WEIGHT_FILE_ERRORS + (DatasetError,)
 
 
 def _take(section, keys):
@@ -46,12 +51,18 @@ class WeightLoadingSegBuilder(SegBuilder):
         self.load_pretrained = load_pretrained
         self.random_init_warning = None
 
+    def load_component_class(self, class_type):
+        com_class = super().load_component_class(class_type)
+        # `type: Dataset` reads its list with this project's reader (datasets.file_list).
+        return FileListDataset if com_class is Dataset else com_class
+
     def build_component(self, cfg):
-        """PaddleSeg's, with :data:`WEIGHT_FILE_ERRORS` raised as themselves (one line naming the file)."""
+        """PaddleSeg's, with :data:`NAMED_INPUT_ERRORS` raised as themselves (one line naming the file)."""
         try:
             return super().build_component(cfg)
         except RuntimeError as e:
-            if isinstance(e.__context__, WEIGHT_FILE_ERRORS):
+            # PaddleSeg wraps what a component raises in "Tried to create a ... object".
+            if isinstance(e.__context__, NAMED_INPUT_ERRORS):
                 raise e.__context__ from None
             raise
 

@@ -26,34 +26,39 @@ import os
 
 import numpy as np
 import paddle
-from PIL import Image, UnidentifiedImageError
+
+from paddleseg_fastfcn.utils.image_header import ImageReadError, image_header as read_header
+from paddleseg_fastfcn.utils.limits import LimitExceeded
+from paddleseg_fastfcn.utils.list_file import ListFileError, read_list_file
 
 
 class DatasetError(ValueError):
     """A dataset file or entry is invalid; the message names the file (and line)."""
 
 
-def list_file_entries(list_path, dataset_root, separator=' '):
-    """Parse a PaddleSeg file list, keeping line numbers.
+def list_file_entries(list_path, dataset_root, separator=' ', min_fields=1):
+    """Parse a PaddleSeg file list (``utils.list_file``), keeping line numbers.
 
     Args:
         list_path (str): the list file (``image[sep]label`` per line).
         dataset_root (str): the directory the entries are relative to.
-        separator (str): the field separator.
+        separator (str): the field separator (whitespace: any run of spaces / tabs).
+        min_fields (int): 2 where every line needs a label.
 
     Returns:
         list[tuple]: ``(line_number, image_path, label_path or None)`` per
-        non-empty line, in PaddleSeg's order.
+        non-blank line, in the list's order.
+
+    Raises:
+        DatasetError: a malformed line, named ``list_file:line``.
     """
-    entries = []
-    with open(list_path, 'r') as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            items = line.strip().split(separator)
-            label = os.path.join(dataset_root, items[1]) if len(items) == 2 else None
-            entries.append((lineno, os.path.join(dataset_root, items[0]), label))
-    return entries
+    try:
+        entries = read_list_file(list_path, min_fields, 2, separator,
+                                 'image label' if min_fields == 2 else 'image [label]')
+    except ListFileError as e:
+        raise DatasetError(str(e)) from e
+    return [(e.lineno, os.path.join(dataset_root, e.fields[0]),
+             os.path.join(dataset_root, e.fields[1]) if len(e.fields) == 2 else None) for e in entries]
 
 
 def check_files_exist(file_list, where=None):
@@ -71,7 +76,8 @@ def check_files_exist(file_list, where=None):
         for kind, path in (('image', image_path), ('label', label_path)):
             if path is not None and not os.path.isfile(path):
                 origin = ' (listed at {})'.format(where[i]) if where else ''
-                raise DatasetError('{} file not found: {}{}'.format(kind, path, origin))
+                what = 'is not a regular file' if os.path.exists(path) else 'not found'
+                raise DatasetError('{} file {}: {}{}'.format(kind, what, path, origin))
 
 
 def image_size(path, kind='image'):
@@ -87,15 +93,13 @@ def image_header(path, kind='image'):
     """``((width, height), PIL mode)`` of an image file from its header (no pixel decoding).
 
     Raises:
-        DatasetError: the file is missing or not a readable image.
+        DatasetError: the file is missing, not a regular file, not a readable image, or
+            declares more pixels than ``limits.cap('IMAGE_PIXELS')`` (``utils.image_header``).
     """
     try:
-        with Image.open(path) as im:
-            return im.size, im.mode
-    except FileNotFoundError as e:
-        raise DatasetError('{} file not found: {}'.format(kind, path)) from e
-    except (UnidentifiedImageError, OSError) as e:
-        raise DatasetError('cannot read {} file {}: {}'.format(kind, path, e)) from e
+        return read_header(path, kind)
+    except (ImageReadError, LimitExceeded) as e:
+        raise DatasetError(str(e)) from e
 
 
 def check_pair(image_path, label_path):
@@ -251,8 +255,8 @@ def validate_dataset(dataset, dataset_cfg=None):
 
     Args:
         dataset (paddle.io.Dataset): built by ``SegBuilder`` from ``dataset_cfg``.
-        dataset_cfg (dict | None): its config; for ``type: Dataset`` the list file
-            named there gives line numbers to missing-file errors.
+        dataset_cfg (dict | None): its config (unused: a ``FileListDataset`` keeps the
+            list line of each sample for the missing-file errors).
 
     Returns:
         paddle.io.Dataset: ``dataset`` itself when it checks its own samples
@@ -261,13 +265,5 @@ def validate_dataset(dataset, dataset_cfg=None):
     if getattr(dataset, 'CHECKS_SAMPLES', False) or isinstance(dataset, ValidatedDataset) \
             or not hasattr(dataset, 'file_list'):
         return dataset
-    where = None
-    cfg = dataset_cfg or {}
-    list_key = {'train': 'train_path', 'val': 'val_path', 'test': 'test_path'}.get(
-        getattr(dataset, 'mode', None))
-    list_path = cfg.get(list_key) if list_key else None
-    if cfg.get('type') == 'Dataset' and list_path and os.path.isfile(list_path):
-        entries = list_file_entries(list_path, dataset.dataset_root, cfg.get('separator', ' '))
-        if len(entries) == len(dataset.file_list):
-            where = ['{}:{}'.format(list_path, lineno) for lineno, _, _ in entries]
+    where = getattr(dataset, 'origins', None)
     return ValidatedDataset(dataset, where)

@@ -24,7 +24,8 @@ from paddleseg_fastfcn.utils.cli import existing_file, existing_path, output_dir
 from paddleseg_fastfcn.utils.cpu_tuning import reuse_freed_memory
 from paddleseg_fastfcn.utils.deploy_yaml import DeployConfig
 from paddleseg_fastfcn.utils.device import INFERENCE_PRECISIONS
-from paddleseg_fastfcn.utils.image_io import ImageReadError, collect_images
+from paddleseg_fastfcn.utils.image_io import collect_images
+from paddleseg_fastfcn.utils.output_names import OutputNameError, plan_outputs
 from paddleseg_fastfcn.utils.trans_info import resize_nearest, reverse_transform
 
 
@@ -94,7 +95,7 @@ def tuned_trt_shapes(images, transforms, batch_size):
     for p, o in zip(images.paths, images.origins):
         try:
             sizes.append(preprocess(p, transforms, o)[0].shape[1:])
-        except ImageReadError:
+        except ValueError:  # ImageReadError, LimitExceeded
             continue
     if not sizes:
         return default_trt_shapes(batch_size)
@@ -151,16 +152,31 @@ def run_images(predictor, logits_fn, images, options, fixed_batch=-1):
     return outputs
 
 
+def _save_outputs(args, deploy_cfg, output, trans_info, name):
+    """Write one image's mask (and ``--save_npy`` scores) as ``save_dir/<name>``; returns the mask file.
+
+    With ``--save_npy`` the scores are brought to the original size first and the
+    mask is their argmax, so mask and ``.npy`` agree pixel for pixel.
+    """
+    if args.save_npy:
+        scores = original_size_scores(output, trans_info, args.save_npy == 'probs', deploy_cfg.output_op)
+        save_scores(scores, name, args.save_dir, args.npy_float16)
+        label = np.argmax(scores, axis=0)
+    else:
+        label = reverse_transform(to_label_map(output, deploy_cfg.output_op), trans_info, resize_nearest)
+    return save_pseudo_color(label, name, args.save_dir)
+
+
 def run(args):
     """Segment every image of ``args.image_path``; returns the written mask files.
 
-    With ``--save_npy`` the scores are brought to the original size first and the
-    mask is their argmax, so mask and ``.npy`` agree pixel for pixel. Masks and
-    ``.npy`` files are written atomically (complete or absent).
+    Outputs are ``save_dir/<name>.png`` (and ``.npy``), ``<name>`` the image's path
+    relative to the folder (for a list, the deepest folder holding its images;
+    ``utils.output_names.plan_outputs``), written atomically (complete or absent).
 
     Raises:
         BatchFailures: after every other image was segmented and written, naming each
-            image that could not be read and why (``utils.batch_failures``).
+            image that could not be read or was refused and why (``utils.batch_failures``).
         DiskWriteError: the disk refused a mask or ``.npy`` (no space, read-only): the run stops.
     """
     deploy_cfg = DeployConfig(args.config)
@@ -180,15 +196,14 @@ def run(args):
     predictor = build_predictor(args, deploy_cfg, trt_shapes)
     logits_fn = (ExportedLogits(predictor, deploy_cfg.output_op, input_shape=deploy_cfg.input_shape)
                  if options.is_slide else None)
-    image_root = args.image_path if os.path.isdir(args.image_path) else None
+    plan = plan_outputs(images.paths, images.base, images.origins)
     timer = StageTimer()
-    written, failures = [], []
-    count = len(images.paths)
+    written, failures = [], list(plan.failures)
+    count = len(plan.items)
     for start in range(0, count, args.batch_size):
-        paths, prepared = [], []
+        paths, names, prepared = [], [], []
         with timer.stage('preprocess'):
-            for path, origin in zip(images.paths[start:start + args.batch_size],
-                                    images.origins[start:start + args.batch_size]):
+            for path, origin, name in plan.items[start:start + args.batch_size]:
                 try:
                     item = preprocess(path, deploy_cfg.transforms, origin)
                     # A fixed-shape export refuses this image only; the batch goes on.
@@ -197,22 +212,18 @@ def run(args):
                                       else 'this image gives')
                     prepared.append(item)
                     paths.append(path)
-                except ValueError as e:  # ImageReadError, a transform refusing the image, InputShapeError
+                    names.append(name)
+                except ValueError as e:  # ImageReadError, LimitExceeded, InputShapeError, a transform refusing it
                     failures.append((path, str(e)))
         with timer.stage('inference'):
             outputs = run_images(predictor, logits_fn, [img for img, _, _ in prepared], options,
                                  deploy_cfg.input_shape[0])
         with timer.stage('postprocess'):
-            for path, output, (_, trans_info, _) in zip(paths, outputs, prepared):
-                if args.save_npy:
-                    scores = original_size_scores(output, trans_info, args.save_npy == 'probs',
-                                                  deploy_cfg.output_op)
-                    save_scores(scores, path, image_root, args.save_dir, args.npy_float16)
-                    label = np.argmax(scores, axis=0)
-                else:
-                    label = reverse_transform(to_label_map(output, deploy_cfg.output_op), trans_info,
-                                              resize_nearest)
-                written.append(save_pseudo_color(label, path, image_root, args.save_dir))
+            for path, name, output, (_, trans_info, _) in zip(paths, names, outputs, prepared):
+                try:
+                    written.append(_save_outputs(args, deploy_cfg, output, trans_info, name))
+                except OutputNameError as e:
+                    failures.append((path, str(e)))
         timer.images += len(paths)
         if args.print_detail:
             print('[{}/{}] {}'.format(min(start + args.batch_size, count), count,

@@ -1,5 +1,4 @@
 """Model output -> label map -> pseudo-color PNG (resizes are undone by ``utils.trans_info``)."""
-import os
 
 import numpy as np
 import paddle
@@ -8,6 +7,7 @@ from paddleseg.utils.visualize import get_pseudo_color_map
 
 from paddleseg_fastfcn.models.layers.resize import resize_align_corners
 from paddleseg_fastfcn.utils.atomic_write import write_atomically
+from paddleseg_fastfcn.utils.output_names import output_file
 from paddleseg_fastfcn.utils.trans_info import reverse_transform
 
 
@@ -43,39 +43,36 @@ def original_size_scores(output, trans_info, probabilities, output_op):
     return x.numpy()[0]
 
 
-def output_path(image_path, image_root, save_dir, ext):
-    """``save_dir/<image_path relative to image_root, extension ext>`` (``write_atomically``
-    creates its folder)."""
-    rel = os.path.relpath(image_path, image_root) if image_root else os.path.basename(image_path)
-    if rel.startswith('..'):
-        rel = os.path.basename(image_path)
-    return os.path.join(save_dir, os.path.splitext(rel)[0] + ext)
+def save_pseudo_color(label, name, save_dir):
+    """Save ``label`` as the palette PNG ``save_dir/<name>.png``, atomically (complete or absent).
 
-
-def save_pseudo_color(label, image_path, image_root, save_dir):
-    """Save ``label`` as a palette PNG mirroring ``image_path``'s place under ``image_root``,
-    atomically (complete or absent).
+    Args:
+        name (str): the image's output name (``utils.output_names.plan_outputs``).
 
     Returns:
         str: the written file.
+
+    Raises:
+        OutputNameError: the file would resolve outside ``save_dir`` (a symlink under it).
     """
-    out = output_path(image_path, image_root, save_dir, '.png')
+    out = output_file(save_dir, name, '.png')
     mask = get_pseudo_color_map(label.astype('uint8'))
     write_atomically(out, lambda tmp: mask.save(tmp, format='PNG'), 'mask')
     return out
 
 
-def save_scores(scores, image_path, image_root, save_dir, float16=False):
-    """Save per-pixel scores ``[C, H, W]`` (logits or probabilities) as ``.npy`` next to the mask,
-    atomically (complete or absent).
+def save_scores(scores, name, save_dir, float16=False):
+    """Save per-pixel scores ``[C, H, W]`` (logits or probabilities) as ``save_dir/<name>.npy``,
+    next to the mask, atomically (complete or absent).
 
     Args:
+        name (str): the image's output name (``utils.output_names.plan_outputs``).
         float16 (bool): halve the file; float16 keeps ~3 significant digits.
 
     Returns:
         str: the written file.
     """
-    out = output_path(image_path, image_root, save_dir, '.npy')
+    out = output_file(save_dir, name, '.npy')
     array = scores.astype('float16' if float16 else 'float32')
 
     def write(tmp):

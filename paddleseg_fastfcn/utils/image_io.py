@@ -2,9 +2,11 @@
 
 ``--image_path`` follows PaddleSeg's rule: an image file, a folder (searched
 recursively, sorted), or any other file, which is a list (PaddleSeg's TIPC lists
-end in ``.list``, ours in ``.txt``): one image per line, its first
-whitespace-separated field, relative paths relative to the list's folder.
-A listed image that does not exist fails when it is read, like an undecodable
+end in ``.list``, ours in ``.txt``): ``image`` or ``image label`` per line (read by
+``utils.list_file``), relative paths relative to the list's folder. Outputs are
+named by ``utils.output_names`` relative to ``ImageSet.base``.
+A listed image that does not exist, is not a regular file (a FIFO is never opened)
+or declares more pixels than the cap fails when it is read, like an undecodable
 one, so a batch run goes on with the others (``utils.batch_failures``); every
 error names the file and, for a list entry, the list file and line.
 """
@@ -13,11 +15,12 @@ from typing import List, NamedTuple, Optional
 
 import cv2
 
+from .image_header import ImageReadError, open_image, require_regular_file
+from .list_file import read_list_file
+from .output_names import common_folder
+
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
-
-
-class ImageReadError(ValueError):
-    """An input image (or its folder / list) is missing or cannot be decoded."""
+__all__ = ['IMAGE_EXTENSIONS', 'ImageReadError', 'ImageSet', 'collect_images', 'read_image']
 
 
 class ImageSet(NamedTuple):
@@ -25,8 +28,9 @@ class ImageSet(NamedTuple):
 
     Attributes:
         paths (list[str]): image files in reading order.
-        base (str): the directory output names are relative to (the folder, or the
-            directory of the list / the single image).
+        base (str): the directory output names are relative to: the folder, the
+            directory of the single image, or for a list the deepest folder holding
+            every listed image (``output_names.common_folder``).
         origins (list[str | None]): per image, ``list_file:line`` it was listed at
             (None for a folder or a single image).
     """
@@ -35,23 +39,11 @@ class ImageSet(NamedTuple):
     origins: List[Optional[str]]
 
 
-def _listed_at(origin):
-    return ' (listed at {})'.format(origin) if origin else ''
-
-
 def _read_list(list_path):
-    base = os.path.dirname(os.path.abspath(list_path))
-    paths, origins = [], []
-    with open(list_path, 'r', encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            path = fields[0] if os.path.isabs(fields[0]) else os.path.join(base, fields[0])
-            origin = '{}:{}'.format(list_path, lineno)
-            paths.append(path)
-            origins.append(origin)
-    return paths, origins, base
+    folder = os.path.dirname(os.path.abspath(list_path))
+    entries = read_list_file(list_path, 1, 2)
+    paths = [os.path.join(folder, e.fields[0]) for e in entries]  # join keeps an absolute entry as is
+    return paths, common_folder(paths) if paths else folder, [e.origin for e in entries]
 
 
 def collect_images(image_path):
@@ -66,6 +58,7 @@ def collect_images(image_path):
     Raises:
         ImageReadError: ``image_path`` does not exist or names no image (a listed
             image that does not exist is reported by ``read_image``).
+        ListFileError: a malformed line of a list file (``list_file:line``).
     """
     if not os.path.exists(image_path):
         raise ImageReadError('--image_path not found: {}'.format(image_path))
@@ -73,11 +66,12 @@ def collect_images(image_path):
         paths = sorted(os.path.join(d, n) for d, _, names in os.walk(image_path) for n in names
                        if n.lower().endswith(IMAGE_EXTENSIONS))
         images = ImageSet(paths, image_path, [None] * len(paths))
-    elif image_path.lower().endswith(IMAGE_EXTENSIONS):
-        images = ImageSet([image_path], os.path.dirname(os.path.abspath(image_path)), [None])
     else:
-        paths, origins, base = _read_list(image_path)
-        images = ImageSet(paths, base, origins)
+        require_regular_file(image_path, '--image_path')  # a FIFO would block the list reader
+        if image_path.lower().endswith(IMAGE_EXTENSIONS):
+            images = ImageSet([image_path], os.path.dirname(os.path.abspath(image_path)), [None])
+        else:
+            images = ImageSet(*_read_list(image_path))
     if not images.paths:
         raise ImageReadError('--image_path {} contains no image ({})'.format(
             image_path, ', '.join(IMAGE_EXTENSIONS)))
@@ -93,15 +87,23 @@ def read_image(path, origin=None):
     val, so predict.py and infer.py see the pixels val saw. Unlike ``Compose``
     (``'NoneType' object has no attribute 'astype'``), a bad file is named.
 
+    The header is read first (``image_header.open_image``): a file that is not a
+    regular file or declares more than ``limits.cap('IMAGE_PIXELS')`` pixels is
+    refused before anything is decoded.
+
     Args:
         path (str): the image file.
         origin (str | None): ``list_file:line`` the file was listed at (for errors).
 
     Raises:
-        ImageReadError: the file is missing or not a decodable image (named, with the list line).
+        ImageReadError: the file is missing, not a regular file or not a decodable
+            image (named, with the list line).
+        limits.LimitExceeded: the header declares more pixels than the cap.
     """
+    with open_image(path, 'image', origin):
+        pass
     img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None:
-        what = 'not found' if not os.path.isfile(path) else 'empty or not an image'
-        raise ImageReadError('cannot read image file {}{}: {}'.format(path, _listed_at(origin), what))
+        raise ImageReadError('cannot read image file {}{}: empty or not an image'.format(
+            path, ' (listed at {})'.format(origin) if origin else ''))
     return img

@@ -1,3 +1,5 @@
+import os
+
 import cv2
 import numpy as np
 import paddleseg.transforms as T
@@ -142,3 +144,36 @@ def test_ade20k_submission_follows_the_batch_rule_and_writes_atomically(tmp_path
         predict(model, T.Compose([]), str(images / 'a.png'), save_dir=str(tmp_path / 'full'),
                 output_format='ade20k_submission')
     assert list((tmp_path / 'full' / 'ade20k_submission').iterdir()) == []
+
+
+def test_hostile_inputs_are_refused_by_name_and_the_others_predicted(tmp_path, model, png_bomb, call_with_timeout):
+    images = tmp_path / 'images'
+    (images / 'x').mkdir(parents=True)
+    (images / 'y').mkdir()
+    write_colour_image(images / 'x' / 'a.png')
+    write_colour_image(images / 'y' / 'a.png')  # same file name, another folder: its own output
+    write_colour_image(images / 'd.jpg')
+    write_colour_image(images / 'd.png')  # d.jpg and d.png would both write d.png
+    os.mkfifo(str(images / 'pipe.png'))  # never opened (reading would block)
+    os.symlink(png_bomb, str(images / 'bomb.png'))
+    out = tmp_path / 'out'
+    with pytest.raises(BatchFailures) as e:
+        call_with_timeout(predict, model, T.Compose([]), str(images), save_dir=str(out), timeout=120)
+    reasons = {os.path.relpath(p, str(images)): r for p, r in e.value.failures}
+    assert sorted(reasons) == ['bomb.png', 'd.jpg', 'd.png', 'pipe.png']
+    assert 'refused: its header declares image 14000 x 14000 pixels (196,000,000) exceeds the cap' \
+        in reasons['bomb.png']
+    assert 'is a FIFO (named pipe), not a regular file' in reasons['pipe.png']
+    assert "map to one output name 'd'; both refused" in reasons['d.jpg']
+    masks = out / 'pseudo_color_prediction'
+    assert sorted(os.path.relpath(p, str(masks)) for p in e.value.written) == ['x/a.png', 'y/a.png']
+    # a list entry climbing out of the list's folder is mirrored under save_dir, never written outside it
+    (tmp_path / 'lists').mkdir()
+    listing = tmp_path / 'lists' / 'l.txt'
+    listing.write_text('../images/x/a.png\n{}\n'.format(images / 'y' / 'a.png'))
+    before = sorted(str(p) for p in tmp_path.rglob('*'))
+    written = predict(model, T.Compose([]), str(listing), save_dir=str(tmp_path / 'out2'))
+    assert sorted(os.path.relpath(p, str(tmp_path / 'out2')) for p in written) == [
+        'pseudo_color_prediction/x/a.png', 'pseudo_color_prediction/y/a.png']
+    new = sorted(set(str(p) for p in tmp_path.rglob('*')) - set(before))
+    assert all(p.startswith(str(tmp_path / 'out2')) for p in new), new

@@ -254,3 +254,24 @@ def test_a_program_paddle_cannot_build_is_named_in_one_line(tiny_exports, tmp_pa
     errors = [line for line in proc.stderr.splitlines() if line.startswith('error: ')]
     assert errors == [line for line in errors if '{}: Paddle Inference cannot load it: '.format(program) in line]
     assert len(errors) == 1
+
+
+def test_same_names_in_two_folders_fifo_and_bomb(exported, tmp_path, png_bomb, call_with_timeout):
+    _, save_dir, image_dir = exported
+    images = tmp_path / 'images'
+    for sub, source in (('x', 'a.png'), ('y', 'b.png')):
+        (images / sub).mkdir(parents=True)
+        shutil.copy(os.path.join(image_dir, source), str(images / sub / 'a.png'))
+    os.mkfifo(str(images / 'pipe.png'))
+    os.symlink(png_bomb, str(images / 'bomb.png'))
+    listing = tmp_path / 'val.list'
+    listing.write_text('images/x/a.png\r\n\r\nimages/y/a.png  ignored_label.png\r\nimages/pipe.png\r\n')
+    for source, out_dir in ((images, tmp_path / 'from_folder'), (listing, tmp_path / 'from_list')):
+        with pytest.raises(BatchFailures) as e:
+            call_with_timeout(main, infer_args(save_dir, str(source), str(out_dir)), timeout=120)
+        assert sorted(os.path.relpath(p, str(out_dir)) for p in e.value.written) == ['x/a.png', 'y/a.png']
+        failed = {os.path.basename(p): reason for p, reason in e.value.failures}
+        assert 'is a FIFO (named pipe), not a regular file' in failed.pop('pipe.png')
+        if source == images:
+            assert 'image 14000 x 14000 pixels (196,000,000) exceeds the cap of 89,478,485' in failed.pop('bomb.png')
+        assert not failed

@@ -28,8 +28,7 @@ def test_label_map_from_logits_and_from_argmax_output():
 
 def test_scores_npy_mirrors_the_image_and_a_full_disk_leaves_no_partial_file(tmp_path, monkeypatch):
     scores = np.arange(2 * 3 * 4, dtype='float64').reshape(2, 3, 4)
-    out = save_scores(scores, str(tmp_path / 'in' / 'sub' / 'a.jpg'), str(tmp_path / 'in'),
-                      str(tmp_path / 'out'), float16=True)
+    out = save_scores(scores, 'sub/a', str(tmp_path / 'out'), float16=True)
     assert out == str(tmp_path / 'out' / 'sub' / 'a.npy')
     saved = np.load(out)
     assert saved.dtype == np.float16
@@ -41,5 +40,5 @@ def test_scores_npy_mirrors_the_image_and_a_full_disk_leaves_no_partial_file(tmp
         raise OSError(errno.ENOSPC, 'No space left on device (injected)')
     monkeypatch.setattr(np, 'save', full_disk)
     with pytest.raises(DiskWriteError, match=r'cannot write scores to .*b\.npy: No space left.*\(ENOSPC\)'):
-        save_scores(scores, str(tmp_path / 'b.png'), None, str(tmp_path / 'full'))
+        save_scores(scores, 'b', str(tmp_path / 'full'))
     assert list((tmp_path / 'full').iterdir()) == []

@@ -32,7 +32,7 @@ def test_list_file_first_field_relative_to_the_list(tmp_path, list_name):
     listing.write_text('a.png labels/a.png\n\n{}\n'.format(absolute))
     images = collect_images(str(listing))
     assert images.paths == [a, absolute]
-    assert images.base == str(tmp_path / 'data')
+    assert images.base == str(tmp_path)  # the deepest folder holding every listed image
     assert images.origins == ['{}:1'.format(listing), '{}:3'.format(listing)]
 
 

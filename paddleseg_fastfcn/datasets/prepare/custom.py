@@ -10,6 +10,7 @@ import os
 import numpy as np
 
 from ...utils.image_io import IMAGE_EXTENSIONS
+from ...utils.output_names import OutputNameError, common_folder, output_file, plan_outputs
 from ..checks import DatasetError, check_label_values, check_pair, list_file_entries
 from ..class_names import read_class_names
 from .labels import check_image_decodes, colours_to_ids, read_label, read_palette, require_single_channel
@@ -25,8 +26,10 @@ def _by_stem(folder, report, kind):
     for name in sorted(os.listdir(folder)):
         path = os.path.join(folder, name)
         stem, ext = os.path.splitext(name)
-        if ext.lower() not in IMAGE_EXTENSIONS or not os.path.isfile(path):
+        if ext.lower() not in IMAGE_EXTENSIONS:
             report.skip(path, 'not an image file ({})'.format(', '.join(IMAGE_EXTENSIONS)))
+        elif not os.path.isfile(path):  # a folder, FIFO, socket or device: never opened
+            report.skip(path, 'not a regular file')
         elif stem in found:
             report.fail(path, 'two {} files named {}: {}'.format(kind, stem, found[stem]))
         else:
@@ -101,19 +104,24 @@ def _label_ids(image, mask_path, palette, ignore_colour, ignore_index):
     return require_single_channel(mask, mask_path), False
 
 
-def _write_converted(out, mask_path, ids, converted):
+def _write_converted(out, mask_path, ids, plan):
     """Write the class ids of a colour mask to ``out/class_id_masks/<name>.png``; returns that path.
 
-    ``converted`` maps the paths written so far to their sources (two sources with one
-    name are an error, not an overwrite).
+    ``<name>`` is the mask's path relative to the masks' folder (for a list, the deepest
+    folder holding every mask; ``utils.output_names``):
+    ``plan`` maps each mask to its name, or to why it has none (two masks with one name
+    are refused, never overwritten).
     """
-    target = os.path.join(out, CONVERTED_DIR, os.path.splitext(os.path.basename(mask_path))[0] + '.png')
+    names, refused = plan
+    if mask_path in refused:
+        raise DatasetError(refused[mask_path])
+    try:
+        target = output_file(os.path.join(out, CONVERTED_DIR), names[mask_path], '.png')
+    except OutputNameError as e:
+        raise DatasetError(str(e)) from e
     if os.path.abspath(target) == os.path.abspath(mask_path):
         raise DatasetError('the converted mask would overwrite its colour source {}'.format(mask_path))
-    if target in converted:
-        raise DatasetError('converted mask {} would overwrite the one of {}'.format(target, converted[target]))
     write_label_png(target, ids)
-    converted[target] = mask_path
     return target
 
 
@@ -150,13 +158,16 @@ def prepare_custom(out, images=None, masks=None, list_path=None, list_root=None,
         pairs = pairs_from_list(list_path, list_root or os.path.dirname(os.path.abspath(list_path)), report)
     else:
         pairs = pairs_from_folders(images, masks, report)
-    checked, converted = [], {}
+    mask_paths = [mask for _, mask in pairs]
+    plan = plan_outputs(mask_paths, masks or (common_folder(mask_paths) if pairs else ''))
+    plan = ({mask: name for mask, _, name in plan.items}, dict(plan.failures))
+    checked = []
     for image, mask_path in pairs:
         try:
             ids, is_converted = _label_ids(image, mask_path, colours, ignore_colour, ignore_index)
             check_label_values(ids, mask_path, count, ignore_index)
             if is_converted:
-                mask_path = _write_converted(out, mask_path, ids, converted)
+                mask_path = _write_converted(out, mask_path, ids, plan)
                 report.labels_written += 1
             entry = list_entry(out, image, mask_path)
         except DatasetError as e:

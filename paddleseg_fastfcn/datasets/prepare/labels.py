@@ -4,9 +4,21 @@ Errors are ``checks.DatasetError`` naming the file, like the dataset checks the
 trainer runs, so a preparation tool can record them and go on with the next file.
 """
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
+from paddleseg_fastfcn.utils.image_header import ImageReadError, open_image
+from paddleseg_fastfcn.utils.limits import LimitExceeded
 from ..checks import DatasetError, multichannel_label_error
+
+
+def _decode(path, kind, decode):
+    """``decode(im)`` of ``path`` opened by ``open_image`` (regular file, pixels under the cap)."""
+    try:
+        with open_image(path, kind) as im:
+            return decode(im)
+    except (ImageReadError, LimitExceeded) as e:
+        raise DatasetError(str(e)) from e
+    except (OSError, ValueError) as e:
+        raise DatasetError('cannot decode {} file {}: {}'.format(kind, path, e)) from e
 
 
 def read_label(path):
@@ -21,15 +33,10 @@ def read_label(path):
         np.ndarray: [H, W] for single-channel images, [H, W, C] for colour ones.
 
     Raises:
-        DatasetError: the file is missing or not a readable image.
+        DatasetError: the file is missing, not a regular file, above the pixel cap or
+            not a readable image.
     """
-    try:
-        with Image.open(path) as im:
-            return np.array(im)
-    except FileNotFoundError as e:
-        raise DatasetError('label file not found: {}'.format(path)) from e
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise DatasetError('cannot read label file {}: {}'.format(path, e)) from e
+    return _decode(path, 'label', np.array)
 
 
 def require_single_channel(label, path):
@@ -120,12 +127,7 @@ def check_image_decodes(path):
     """Decode an image fully (a truncated JPEG passes a header-only check).
 
     Raises:
-        DatasetError: the file is missing or cannot be decoded.
+        DatasetError: the file is missing, not a regular file, above the pixel cap or
+            cannot be decoded.
     """
-    try:
-        with Image.open(path) as im:
-            im.load()
-    except FileNotFoundError as e:
-        raise DatasetError('image file not found: {}'.format(path)) from e
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise DatasetError('cannot decode image file {}: {}'.format(path, e)) from e
+    _decode(path, 'image', lambda im: im.load())

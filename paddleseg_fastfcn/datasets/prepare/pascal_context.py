@@ -17,6 +17,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from ...utils.output_names import OutputNameError, output_file, plan_outputs
 from ..checks import DatasetError, image_size
 from ..class_names import PASCAL_CONTEXT_59
 from .labels import check_image_decodes
@@ -110,14 +111,20 @@ def prepare_pascal_context(voc_root, json_path, out):
     lut = category_lut(max(names, default=0))
     outside = set()
     lists = {'train': [], 'val': []}
-    for img in sorted(data['images'], key=lambda im: im['file_name']):
+    images = sorted(data['images'], key=lambda im: im['file_name'])
+    # Labels are named after their images (utils.output_names): out/labels/<file_name>.png.
+    plan = plan_outputs([os.path.join(image_dir, img['file_name']) for img in images], image_dir)
+    output_names, refused = {path: name for path, _, name in plan.items}, dict(plan.failures)
+    for img in images:
         image = os.path.join(image_dir, img['file_name'])
         phase = img.get('phase')
         if phase not in lists:
             report.skip(image, 'phase {!r} has no labels'.format(phase))
             continue
-        label_path = os.path.join(out, 'labels', os.path.splitext(img['file_name'])[0] + '.png')
         try:
+            if image in refused:
+                raise DatasetError(refused[image])
+            label_path = output_file(os.path.join(out, 'labels'), output_names[image], '.png')
             check_image_decodes(image)
             label = _context_label(img, anns_by_image.pop(img['image_id'], []), lut, outside)
             if image_size(image) != (label.shape[1], label.shape[0]):
@@ -126,7 +133,8 @@ def prepare_pascal_context(voc_root, json_path, out):
             entry = list_entry(out, image, label_path)
             write_label_png(label_path, label)
         except (DatasetError, KeyError, TypeError, ValueError) as e:
-            report.fail(image, str(e) if isinstance(e, DatasetError) else 'bad annotation: {!r}'.format(e))
+            known = isinstance(e, (DatasetError, OutputNameError))
+            report.fail(image, str(e) if known else 'bad annotation: {!r}'.format(e))
             continue
         report.labels_written += 1
         report.add_label(label)

@@ -1,4 +1,7 @@
 """tools/data/prepare_custom.py: pairing, the seeded split, the histogram, palettes and refusals."""
+import os
+import shutil
+
 import numpy as np
 
 from paddleseg_fastfcn.datasets.prepare.custom import split_pairs
@@ -46,6 +49,7 @@ def test_every_bad_file_is_named(tmp_path, capsys):
     (root / 'masks' / 'img3.png').write_bytes(b'\x89PNG truncated')                      # unreadable
     (root / 'images' / 'img4.jpg').unlink()                                              # mask alone
     (root / 'images' / 'notes.txt').write_text('not an image')
+    os.mkfifo(str(root / 'images' / 'pipe.jpg'))                                         # never opened
     code, out, err = run_tool('prepare_custom', ['--images', root / 'images', '--masks', root / 'masks',
                                                  '--num_classes', 3, '--out', root], capsys)
     assert code == 1
@@ -55,7 +59,7 @@ def test_every_bad_file_is_named(tmp_path, capsys):
     assert 'img2.png is a 3-channel (colour) image' in err
     assert 'cannot read label file' in err and 'img3.png' in err
     assert 'img4.png: no image named img4.*' in err
-    assert 'notes.txt: not an image file' in out
+    assert 'notes.txt: not an image file' in out and 'pipe.jpg: not a regular file' in out
     assert (root / 'train.txt').read_text() + (root / 'val.txt').read_text() == \
         'images/img5.jpg masks/img5.png\n'
     assert 'the lists hold only the pairs that passed every check' in out
@@ -101,3 +105,29 @@ def test_a_read_only_output_folder_is_one_clear_error(tmp_path, capsys, small_fi
     assert code == 1
     assert 'error: cannot write ' in err and '(EROFS)' in err and 'mounted read-only' in err
     assert 'Traceback' not in err
+
+
+def test_converted_masks_mirror_their_folders_and_a_bomb_is_one_failure(tmp_path, capsys, png_bomb):
+    root = tmp_path / 'mine'
+    root.mkdir()
+    (root / 'palette.txt').write_text('0 0 0\n128 0 0\n')
+    black, red = (0, 0, 0), (128, 0, 0)
+    for sub, colours in (('x', [[black, red]]), ('y', [[red, red]])):
+        write_image(root / 'images' / sub / 'm.jpg', 2, 1)
+        write_mask(root / 'masks' / sub / 'm.png', colours, mode='RGB')  # one name, two folders
+    shutil.copy(png_bomb, str(root / 'images' / 'bomb.png'))
+    write_mask(root / 'masks' / 'bomb.png', [[black]], mode='RGB')
+    (root / 'all.txt').write_text('images/x/m.jpg masks/x/m.png\r\n\r\nimages/y/m.jpg\tmasks/y/m.png\r\n'
+                                  'images/bomb.png masks/bomb.png\r\n')
+    code, out, err = run_tool('prepare_custom', ['--list', root / 'all.txt', '--palette', root / 'palette.txt',
+                                                 '--out', root / 'prepared', '--val_fraction', 0], capsys)
+    assert code == 1
+    assert '1 input(s) failed' in err and 'bomb.png: refused: its header declares image 14000 x 14000' in err
+    converted = root / 'prepared' / 'class_id_masks'
+    np.testing.assert_array_equal(read_png(converted / 'x' / 'm.png'), [[0, 1]])
+    np.testing.assert_array_equal(read_png(converted / 'y' / 'm.png'), [[1, 1]])
+    (root / 'all.txt').write_text('images/x/m.jpg masks/x/m.png extra\n')
+    code, _, err = run_tool('prepare_custom', ['--list', root / 'all.txt', '--num_classes', 2, '--out', root],
+                            capsys)
+    assert code == 1 and 'all.txt:1: expected "image [label]" (1-2 field(s) separated by spaces or tabs), ' \
+                         'found 3 field(s)' in err
