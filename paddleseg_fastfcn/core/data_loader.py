@@ -6,9 +6,14 @@ bad label) is printed by that thread while the loop waits on the queue forever.
 A run that hangs instead of naming the bad file loses the error, so without
 workers the batches are read here, in the calling thread, with the same
 collation (``default_collate_fn`` and numpy -> Tensor, unless a ``collate_fn``
-is given). With workers the DataLoader is used: a worker's exception ends the
-run with the worker's message.
+is given). With workers the DataLoader is used; a worker's exception reaches the
+main process only as paddle's ``SystemError: (Fatal) Blocking queue is killed``
+(the worker prints the real one), so :class:`WorkerLoader` reads the batches that
+were in flight again in the calling thread, which raises the dataset's own error
+(a ``DatasetError`` naming the file).
 """
+import collections
+
 import numpy as np
 import paddle
 from paddle.io.dataloader.collate import default_collate_fn
@@ -45,6 +50,56 @@ class InProcessLoader(object):
         return len(self.batch_sampler)
 
 
+class _RecordingSampler(object):
+    """``batch_sampler``, remembering the batches handed to the workers and not yet returned."""
+
+    def __init__(self, batch_sampler):
+        self.batch_sampler = batch_sampler
+        self.in_flight = collections.deque()
+
+    def __iter__(self):
+        for indices in self.batch_sampler:
+            self.in_flight.append(list(indices))
+            yield indices
+
+    def __len__(self):
+        return len(self.batch_sampler)
+
+
+class WorkerLoader(object):
+    """``paddle.io.DataLoader`` with workers; a worker's failure is raised as the dataset's own error."""
+
+    def __init__(self, dataset, batch_sampler, num_workers, collate_fn=None):
+        self.dataset = dataset
+        self.sampler = _RecordingSampler(batch_sampler)
+        self.loader = paddle.io.DataLoader(dataset, batch_sampler=self.sampler, num_workers=num_workers,
+                                           collate_fn=collate_fn, return_list=True)
+
+    def __iter__(self):
+        self.sampler.in_flight.clear()
+        batches = iter(self.loader)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            except Exception:
+                self._raise_the_datasets_error()
+                raise  # the batches read fine here: the failure was the worker's own
+            self.sampler.in_flight.popleft()
+            yield batch
+
+    def _raise_the_datasets_error(self):
+        # Batches come back in the order they were handed out, so the failed one is in
+        # flight; at most (prefetch x workers) batches are read again.
+        for indices in list(self.sampler.in_flight):
+            for i in indices:
+                self.dataset[i]
+
+    def __len__(self):
+        return len(self.sampler)
+
+
 def build_loader(dataset, batch_sampler, num_workers, collate_fn=None):
     """Batches of ``dataset`` in ``batch_sampler``'s order, read by ``num_workers`` processes.
 
@@ -60,5 +115,4 @@ def build_loader(dataset, batch_sampler, num_workers, collate_fn=None):
     """
     if num_workers == 0:
         return InProcessLoader(dataset, batch_sampler, collate_fn)
-    return paddle.io.DataLoader(dataset, batch_sampler=batch_sampler, num_workers=num_workers,
-                                collate_fn=collate_fn, return_list=True)
+    return WorkerLoader(dataset, batch_sampler, num_workers, collate_fn)
