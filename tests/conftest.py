@@ -86,55 +86,6 @@ def call_with_timeout():
     return call
 
 
-# Runs in a child: imports one reader module without the package's __init__ (which
-# imports paddle, ~400 MB the readers do not need), calls it, and reports the
-# outcome with its own peak RSS. An address-space limit keeps a regression from
-# taking the machine's memory: it then fails here as a MemoryError.
-_BOUNDED_CHILD = r"""
-import importlib, json, os, resource, sys, time, types
-resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
-root, module, function, args = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-for name, sub in (('paddleseg_fastfcn', ''), ('paddleseg_fastfcn.utils', 'utils')):
-    package = types.ModuleType(name)
-    package.__path__ = [os.path.join(root, 'paddleseg_fastfcn', sub)]
-    sys.modules[name] = package
-call = getattr(importlib.import_module(module), function)
-def peak():  # VmHWM: this process's own peak (ru_maxrss also keeps the forking parent's)
-    with open('/proc/self/status') as f:
-        return next(int(line.split()[1]) for line in f if line.startswith('VmHWM:')) / 1024
-before, start = peak(), time.perf_counter()
-try:
-    call(*args)
-    out = {'error': None, 'message': ''}
-except BaseException as e:
-    out = {'error': type(e).__name__, 'message': str(e)}
-out.update(seconds=time.perf_counter() - start, peak_mb=peak(), growth_mb=peak() - before,
-           paddle='paddle' in sys.modules)
-print(json.dumps(out))
-"""
-
-
-@pytest.fixture()
-def bounded_call():
-    """``call(module, function, *args, env=None)``: run ``module.function(*args)`` (JSON
-    arguments) in a fresh Python without paddle, with ``env`` added to the environment;
-    returns ``{'error': exception type name or None, 'message', 'seconds', 'peak_mb',
-    'growth_mb' (peak RSS growth during the call), 'paddle'}``."""
-    import json
-    import subprocess
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-    def call(module, function, *args, env=None):
-        child_env = dict(os.environ, **(env or {}))
-        done = subprocess.run([sys.executable, '-c', _BOUNDED_CHILD, root, module, function, json.dumps(args)],
-                              capture_output=True, text=True, timeout=120, env=child_env, cwd=root)
-        assert done.returncode == 0, done.stderr[-3000:]
-        return json.loads(done.stdout.strip().splitlines()[-1])
-
-    return call
-
-
 @pytest.fixture
 def small_filesystem(tmp_path):
     """``mount(size='2m')`` -> path of a fresh tmpfs of that size under ``tmp_path``, a real
@@ -277,95 +228,22 @@ def tiny_exports(tmp_path_factory):
     return get
 
 
-def run_child(code, *args, timeout=120):
-    """Run ``python -c code *args`` from the repository root, as a user's process would.
-
-    A crash (segfault, abort) of the child fails only the test that reads its return code.
-
-    Returns:
-        tuple: ``(returncode, stdout, stderr, peak RSS in MB, wall seconds)``; the peak
-        is the child's own (``os.wait4``), not that of earlier children.
-    """
-    import subprocess
-    import tempfile
-    import time
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with tempfile.TemporaryFile('w+') as out, tempfile.TemporaryFile('w+') as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, '-c', code] + [str(a) for a in args], stdout=out, stderr=err,
-                                cwd=repo, text=True)
-        timer = threading.Timer(timeout, proc.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.perf_counter() - start
-        out.seek(0)
-        err.seek(0)
-        return proc.returncode, out.read(), err.read(), usage.ru_maxrss / 1024.0, seconds
-
-
-def write_png_bomb(path, width=14000, height=14000):
-    """A small 8-bit gray PNG of ``width x height`` zeros (a decompression bomb: deflate packs
-    1000 zero bytes into ~1, so the default 196 Mpixel image takes ~190 KB and decodes to
-    588 MB of BGR). Returns the path (str)."""
-    import struct
-    import zlib
-
-    def chunk(kind, data):
-        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
-
-    packer, rows = zlib.compressobj(9), bytes((width + 1) * 100)  # a row: filter byte 0, the pixels
-    data = b''.join(packer.compress(rows[:(width + 1) * min(100, height - i)]) for i in range(0, height, 100))
-    data += packer.flush()
-    header = struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0)
-    with open(str(path), 'wb') as f:
-        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) + chunk(b'IDAT', data) + chunk(b'IEND', b''))
-    return str(path)
-
-
-@pytest.fixture(scope='session')
-def png_bomb(tmp_path_factory):
-    """The path of one ``write_png_bomb`` file (14000 x 14000) shared by the session's tests."""
-    return write_png_bomb(tmp_path_factory.mktemp('bomb') / 'bomb.png')
-
-
-# A child process: runs ``code`` and prints its peak RSS growth (KB), its peak RSS and that of its
-# own children (KB, e.g. data loader workers) and the wall time (s) last.
-MEASURED_CHILD = """\
-import json, resource, sys, time
-sys.path.insert(0, {repo!r})
-{setup}
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-start = time.monotonic()
-try:
-    {code}
-    outcome = 'no error'
-except Exception as e:
-    outcome = '{{}}: {{}}'.format(type(e).__name__, e)
-seconds = time.monotonic() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({{'outcome': outcome, 'rss_growth_kb': peak - before, 'rss_kb': peak, 'seconds': seconds,
-                  'children_rss_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}}))
-"""
+@pytest.fixture()
+def bounded_call():
+    """``child_processes.bounded_call``: a reader called in a fresh Python without paddle, measured."""
+    from tests.child_processes import bounded_call
+    return bounded_call
 
 
 @pytest.fixture
 def run_measured():
-    """``run(setup, code)`` -> {'outcome', 'rss_growth_kb', 'rss_kb', 'children_rss_kb', 'seconds', 'stderr'}:
-    ``code`` (one line) run in a fresh Python after ``setup`` (statements), its peak RSS growth
-    over the post-setup baseline, the peak RSS of the child and of its own children (its data
-    loader workers) and the wall time, measured by the child itself."""
-    import json
-    import subprocess
+    """``child_processes.run_measured``: code run in a fresh Python, its peak RSS and time measured."""
+    from tests.child_processes import run_measured
+    return run_measured
 
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-    def run(setup, code, timeout=120):
-        proc = subprocess.run([sys.executable, '-c', MEASURED_CHILD.format(repo=repo, setup=setup, code=code)],
-                              capture_output=True, text=True, timeout=timeout, cwd=repo)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        return dict(json.loads(proc.stdout.strip().splitlines()[-1]), stderr=proc.stderr)
-    return run
+@pytest.fixture(scope='session')
+def png_bomb(tmp_path_factory):
+    """The path of one ``crafted_files.write_png_bomb`` file (14000 x 14000) shared by the session's tests."""
+    from tests.crafted_files import write_png_bomb
+    return write_png_bomb(tmp_path_factory.mktemp('bomb') / 'bomb.png')

@@ -71,3 +71,22 @@ def assert_refused_in_bounds(outcome, error, *fragments):
         assert fragment in outcome['message'], (fragment, outcome['message'])
     assert outcome['peak_mb'] < MAX_PEAK_MB and outcome['growth_mb'] < MAX_GROWTH_MB, outcome
     assert outcome['seconds'] < MAX_SECONDS and not outcome['paddle'], outcome
+
+
+def write_png_bomb(path, width=14000, height=14000):
+    """A small 8-bit gray PNG of ``width x height`` zeros (a decompression bomb: deflate packs
+    1000 zero bytes into ~1, so the default 196 Mpixel image takes ~190 KB and decodes to
+    588 MB of BGR). Returns the path (str)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+
+    packer, rows = zlib.compressobj(9), bytes((width + 1) * 100)  # a row: filter byte 0, the pixels
+    data = b''.join(packer.compress(rows[:(width + 1) * min(100, height - i)]) for i in range(0, height, 100))
+    data += packer.flush()
+    header = struct.pack('>IIBBBBB', width, height, 8, 0, 0, 0, 0)
+    with open(str(path), 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) + chunk(b'IDAT', data) + chunk(b'IEND', b''))
+    return str(path)

@@ -202,7 +202,7 @@ def infer_on_corrupted_copies(save_dir, work_dir, file_name, backend):
         tuple: ``({corruption: (exit status, what the cli printed)}, returncode of the child,
         its peak RSS above its baseline in MB, wall seconds)``.
     """
-    from tests.conftest import run_child
+    from tests.child_processes import run_child
     image = os.path.join(work_dir, 'image.png')
     cv2.imwrite(image, np.full((16, 16, 3), 128, np.uint8))
     with open(os.path.join(save_dir, file_name), 'rb') as f:
