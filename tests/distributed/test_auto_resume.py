@@ -28,9 +28,9 @@ SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'group_norm_se
 ITERS, SAVE_INTERVAL = 200, 40
 
 
-def train_args(config, save_dir):
+def train_args(config, save_dir, iters=ITERS):
     """train.py arguments of the resumable job (``--resume_model auto``) writing ``save_dir``."""
-    return ['--config', config, '--device', 'cpu', '--iters', ITERS, '--save_interval',
+    return ['--config', config, '--device', 'cpu', '--iters', iters, '--save_interval',
             SAVE_INTERVAL, '--keep_checkpoint_max', 0, '--log_iters', 10, '--seed', 3,
             '--batch_size', 1, '--save_dir', save_dir, '--resume_model', 'auto']
 
@@ -69,22 +69,23 @@ def kill_worker_after_first_checkpoint(launcher, job, output_path):
     os.kill(workers(launcher.pid)[1], signal.SIGKILL)
 
 
-def check_resumed_like_uninterrupted(job, straight):
+def check_resumed_like_uninterrupted(job, straight, iters=ITERS):
     """Assert that ``job`` resumed after a kill and ended as the uninterrupted ``straight`` run.
 
     Args:
         job (str): save_dir of the job that was killed once and continued with ``auto``.
         straight (str): save_dir of the uninterrupted run of the same command.
+        iters (int): the runs' ``--iters``.
     """
     with open(os.path.join(job, 'train.log')) as f:
         log = f.read()
     assert 'resume auto: no complete checkpoint in {}'.format(job) in log  # run 1
     resumed_at = int(re.search(r'resumed from \S+iter_(\d+) at iteration \d+', log).group(1))
-    assert SAVE_INTERVAL <= resumed_at < ITERS
+    assert SAVE_INTERVAL <= resumed_at < iters
     print('restarted from iteration {}'.format(resumed_at))
 
-    want = read_params(os.path.join(straight, 'iter_{}'.format(ITERS)))
-    got = read_params(os.path.join(job, 'iter_{}'.format(ITERS)))
+    want = read_params(os.path.join(straight, 'iter_{}'.format(iters)))
+    got = read_params(os.path.join(job, 'iter_{}'.format(iters)))
     assert set(got) == set(want)
     for key in want:
         np.testing.assert_array_equal(got[key], want[key], err_msg=key)

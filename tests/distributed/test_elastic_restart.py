@@ -24,9 +24,13 @@ from tests.distributed.etcd_server import EtcdServer, elastic_mode_unavailable
 from tests.distributed.group_norm_segmentor import write_group_norm_config
 from tests.distributed.launch_helpers import (LAUNCH_TIMEOUT, kill_machine, launch_command,
                                               start)
-from tests.distributed.test_auto_resume import (ITERS, SCRIPT,
-                                                check_resumed_like_uninterrupted,
+from tests.distributed.test_auto_resume import (SCRIPT, check_resumed_like_uninterrupted,
                                                 kill_worker_after_first_checkpoint, train_args)
+
+# Longer than the auto-resume test's run: the elastic launcher's pod start-up and the etcd
+# round trips make the kill land later after the first checkpoint, and a 200-iteration job
+# (~2 s of training here) once ended with no pod failure: the kill came too late to fail one.
+ITERS = 600
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow,
               pytest.mark.skipif(elastic_mode_unavailable() is not None,
@@ -49,10 +53,10 @@ def test_the_launcher_restarts_a_killed_worker_and_the_job_ends_bit_identically(
     # descriptor", measured 1 run in 3 here; the launcher restarts them too).
     elastic = ['--nnodes', 1, '--max_restart', 3, '--elastic_level', 1,
                '--job_id', 'restart-{}'.format(uuid.uuid4().hex[:8])]
-    uninterrupted = start(launch_command(SCRIPT, train_args(config, straight),
+    uninterrupted = start(launch_command(SCRIPT, train_args(config, straight, ITERS),
                                          tmp_path / 'straight_logs'), tmp_path / 'straight.out')
     output = tmp_path / 'elastic.out'
-    launcher = start(launch_command(SCRIPT, train_args(config, job), tmp_path / 'elastic_logs',
+    launcher = start(launch_command(SCRIPT, train_args(config, job, ITERS), tmp_path / 'elastic_logs',
                                     master=etcd.master, launcher_args=elastic), output)
     try:
         kill_worker_after_first_checkpoint(launcher, job, output)
@@ -70,4 +74,4 @@ def test_the_launcher_restarts_a_killed_worker_and_the_job_ends_bit_identically(
     assert re.search(r'status failed cmd .* code -9 ', launch_log), launch_log[-3000:]
     assert 1 <= failures <= 3 and launch_log.count('Run Pod') == failures + 1, launch_log[-3000:]
     assert os.path.isdir(os.path.join(job, 'iter_{}'.format(ITERS)))
-    check_resumed_like_uninterrupted(job, straight)
+    check_resumed_like_uninterrupted(job, straight, ITERS)
