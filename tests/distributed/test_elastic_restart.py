@@ -27,9 +27,8 @@ from tests.distributed.launch_helpers import (LAUNCH_TIMEOUT, kill_machine, laun
 from tests.distributed.test_auto_resume import (SCRIPT, check_resumed_like_uninterrupted,
                                                 kill_worker_after_first_checkpoint, train_args)
 
-# Longer than the auto-resume test's run: the elastic launcher's pod start-up and the etcd
-# round trips make the kill land later after the first checkpoint, and a 200-iteration job
-# (~2 s of training here) once ended with no pod failure: the kill came too late to fail one.
+# Longer than the auto-resume test's run, so that the kill after the first checkpoint lands
+# well before the end under the elastic launcher's slower pod start-up.
 ITERS = 600
 
 pytestmark = [pytest.mark.distributed, pytest.mark.slow,
@@ -71,7 +70,10 @@ def test_the_launcher_restarts_a_killed_worker_and_the_job_ends_bit_identically(
     # The killed worker (exit code -9) failed its pod, and the launcher started the pod again
     # after every failure (one more start than failures).
     failures = launch_log.count('Pod failed')
-    assert re.search(r'status failed cmd .* code -9 ', launch_log), launch_log[-3000:]
+    # The launcher names the container it sees fail first: the killed rank 1 (exit code -9), or
+    # rank 0 aborting in gloo when its peer vanished (seen in CI: 'Connection reset by peer').
+    assert (re.search(r'status failed cmd .* code -9 ', launch_log)
+            or re.search(r'gloo.*Connection reset by peer', launch_log)), launch_log[-3000:]
     assert 1 <= failures <= 3 and launch_log.count('Run Pod') == failures + 1, launch_log[-3000:]
     assert os.path.isdir(os.path.join(job, 'iter_{}'.format(ITERS)))
     check_resumed_like_uninterrupted(job, straight, ITERS)
