@@ -35,9 +35,11 @@ import pickle
 import sys
 import types
 
+import numpy as np
 import yaml
 
 from . import download, limits
+from .pickle_bounds import map_leaves
 from .safe_pickle import UnsafePickleError, restricted_load_at
 from .weight_files import PADDLE_GLOBALS, read_paddle_file
 from .weights import load_warm_start
@@ -93,13 +95,10 @@ def _restricted_pickle():
     return shim
 
 
-def _to_tensors(obj):
+def _to_tensors(state):
+    """``state`` (read and checked by ``read_paddle_file``) with every array a paddle Tensor."""
     import paddle
-    if isinstance(obj, dict):
-        return {k: _to_tensors(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_to_tensors(v) for v in obj)
-    return paddle.to_tensor(obj) if hasattr(obj, 'dtype') and hasattr(obj, 'shape') else obj
+    return map_leaves(state, lambda v: paddle.to_tensor(v) if isinstance(v, np.ndarray) else v)
 
 
 def safe_paddle_load(original):
